@@ -32,6 +32,7 @@ constexpr std::array<std::string_view, 4> kSourceNames = {"agents", "ingest", "e
 constexpr std::string_view kUnassignedAgency = "unassigned";
 // The series values outside a bounded set are folded into.
 constexpr std::string_view kOther = "other";
+constexpr std::size_t kMaxRememberedReasons = 1024;
 
 enum TrafficMetric : std::size_t { kBytes = 0, kPackets = 1, kFlows = 2, kTrafficMetricCount = 3 };
 
@@ -245,6 +246,7 @@ CollectorMetrics::CollectorMetrics(CollectorMetricsOptions options)
   options_.ingest_drop_reasons = ReasonSet(options_.ingest_drop_reasons);
   options_.tls_rejection_reasons = ReasonSet(options_.tls_rejection_reasons);
   options_.forward_drop_reasons = ReasonSet(options_.forward_drop_reasons);
+  options_.agent_drop_reasons = ReasonSet(options_.agent_drop_reasons);
   if (options_.top_talkers.top_k > 0) {
     top_talkers_ = std::make_unique<TopTalkers>(options_.top_talkers);
   }
@@ -612,19 +614,28 @@ std::vector<prometheus::MetricFamily> CollectorMetrics::Collect() const {
     c.Add({}, static_cast<double>(src.last_ingest.queue_capacity_events));
     out.push_back(c.Take());
   }
-  // Cumulative counts by reason from a snapshot, registered names + other.
-  auto by_reason = [&](Family& f, const std::vector<std::string>& reasons,
-                       const std::vector<NamedCount>& values) {
+  // Cumulative counts by reason from a snapshot: registered names + other.
+  auto SumByReason = [&](const std::vector<std::string>& reasons,
+                         const std::vector<NamedCount>& values) {
     std::vector<uint64_t> sums(reasons.size(), 0);
     for (const auto& v : values) {
       auto it = std::find(reasons.begin(), reasons.end(), v.name);
       if (it == reasons.end()) {
         it = reasons.end() - 1;  // other
-        // Counted once per distinct name: the values are cumulative.
-        if (src.unknown_reasons.insert(v.name).second) Fold(FoldLabel::kReason);
+        // Counted once per distinct name (the values are cumulative), and the
+        // set of names remembered is bounded like everything else here.
+        if (src.unknown_reasons.size() < kMaxRememberedReasons &&
+            src.unknown_reasons.insert(v.name).second) {
+          Fold(FoldLabel::kReason);
+        }
       }
       sums[static_cast<std::size_t>(it - reasons.begin())] += v.value;
     }
+    return sums;
+  };
+  auto by_reason = [&](Family& f, const std::vector<std::string>& reasons,
+                       const std::vector<NamedCount>& values) {
+    const std::vector<uint64_t> sums = SumByReason(reasons, values);
     for (std::size_t i = 0; i < reasons.size(); ++i) {
       f.Add({L("reason", reasons[i])}, static_cast<double>(sums[i]));
     }
@@ -677,8 +688,9 @@ std::vector<prometheus::MetricFamily> CollectorMetrics::Collect() const {
     Family drops("vigil_fleet_agent_capture_dropped_packets_total",
                  "Packets lost before the agent saw them, by layer (kernel, interface).",
                  MetricType::Counter);
-    Family lost("vigil_fleet_agent_lost_records_total",
-                "Records the agent produced and reported lost, by reason.", MetricType::Counter);
+    Family lost("vigil_fleet_agent_dropped_records_total",
+                "Records the agent produced and dropped before delivery, by reason.",
+                MetricType::Counter);
     Family cert("vigil_fleet_agent_certificate_expiry_timestamp_seconds",
                 "notAfter of the agent's verified certificate, Unix seconds (0: not seen yet).",
                 MetricType::Gauge);
@@ -717,12 +729,12 @@ std::vector<prometheus::MetricFamily> CollectorMetrics::Collect() const {
         l.push_back(L("layer", layer));
         drops.Add(std::move(l), static_cast<double>(value));
       }
-      for (auto [reason, value] : {std::pair{"spool_overflow", v.lost_records_spool_overflow},
-                                   std::pair{"spool_corrupt", v.lost_records_spool_corrupt},
-                                   std::pair{"queue_full", v.lost_records_queue_full}}) {
+      const auto& reasons = options_.agent_drop_reasons;
+      const std::vector<uint64_t> sums = SumByReason(reasons, v.records_dropped);
+      for (std::size_t i = 0; i < reasons.size(); ++i) {
         Labels l = id();
-        l.push_back(L("reason", reason));
-        lost.Add(std::move(l), static_cast<double>(value));
+        l.push_back(L("reason", reasons[i]));
+        lost.Add(std::move(l), static_cast<double>(sums[i]));
       }
       cert.Add(id(), static_cast<double>(v.certificate_not_after_unix));
     }

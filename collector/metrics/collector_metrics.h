@@ -102,12 +102,12 @@ struct AgentStatus {
   double clock_offset_seconds = 0;  ///< agent clock - collector clock (positive: agent ahead)
   uint64_t spool_bytes = 0;
   uint64_t spool_capacity_bytes = 0;
-  uint64_t capture_packets = 0;              ///< packets received, all interfaces
-  uint64_t capture_kernel_drops = 0;         ///< pcap ps_drop, all interfaces
-  uint64_t capture_interface_drops = 0;      ///< pcap ps_ifdrop, all interfaces
-  uint64_t lost_records_spool_overflow = 0;  ///< from LossReports
-  uint64_t lost_records_spool_corrupt = 0;
-  uint64_t lost_records_queue_full = 0;
+  uint64_t capture_packets = 0;          ///< packets received, all interfaces
+  uint64_t capture_kernel_drops = 0;     ///< pcap ps_drop, all interfaces
+  uint64_t capture_interface_drops = 0;  ///< pcap ps_ifdrop, all interfaces
+  /// Records the agent dropped before delivery, by reason (heartbeat
+  /// PipelineCounters.records_dropped), cumulative.
+  std::vector<NamedCount> records_dropped;
   int64_t certificate_not_after_unix = 0;  ///< verified client certificate; 0 = unknown
 };
 
@@ -160,11 +160,16 @@ struct CollectorMetricsOptions {
   std::chrono::milliseconds agent_silence_after{30000};
   TopTalkerOptions top_talkers;                                ///< top_k = 0 disables top talkers
   std::vector<std::string> services = {"dns", "http", "ssl"};  ///< known analyzers
-  std::vector<std::string> ingest_drop_reasons = {"queue_full", "malformed_event",
-                                                  "engine_overload"};
-  std::vector<std::string> tls_rejection_reasons = {"no_certificate",      "untrusted_certificate",
-                                                    "expired_certificate", "revoked_certificate",
-                                                    "unknown_agent",       "plaintext"};
+  /// Names as collector/ingest reports them (records dropped at ingest;
+  /// `duplicate` is a redelivery already held, not a loss).
+  std::vector<std::string> ingest_drop_reasons = {"duplicate", "malformed"};
+  /// collector/ingest StreamRejectionName() values.
+  std::vector<std::string> tls_rejection_reasons = {
+      "no_client_certificate", "unknown_ca",       "bad_signature",  "expired",
+      "not_yet_valid",         "revoked",          "wrong_purpose",  "crl_unusable",
+      "bad_certificate",       "unknown_identity", "protocol_error", "shutting_down"};
+  /// Agent-side record drop reasons (agent/export CollectorSinkStats).
+  std::vector<std::string> agent_drop_reasons = {"queue_full", "spool_overflow", "spool_corrupt"};
   std::vector<std::string> forward_drop_reasons = {"buffer_full", "send_failed"};
   std::vector<double> rule_evaluation_buckets = LatencyBucketsSeconds();
   std::vector<double> store_write_buckets = LatencyBucketsSeconds();
