@@ -1,0 +1,1013 @@
+// CollectorSink: queue -> batcher -> spool -> sender -> collector.
+//
+// Threads: the capture thread calls Emit() (queue mutex only, never I/O);
+// the batcher thread seals batches into the spool; the sender thread runs
+// one stream at a time, with a reader thread for acknowledgements and a
+// watchdog that cancels a stream whose acks stopped or whose shutdown
+// deadline passed (a blocked Write cannot be interrupted otherwise).
+//
+// Locks: q_mu_ guards the queue and what Emit() counts; acct_mu_ guards
+// everything else that moves records between states (sealing, spooled,
+// in flight, acknowledged, dropped) and is held across each spool call, so
+// every Stats() snapshot (acct_mu_ then q_mu_) satisfies the accounting
+// identity exactly.
+
+#include "agent/export/collector_sink.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/sync_stream.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "agent/export/sequence_store.h"
+#include "agent/export/spool.h"
+#include "transport/channel.h"
+#include "transport/credentials.h"
+#include "transport/tls_files.h"
+
+namespace vigil::agent::exporter {
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+using Steady = std::chrono::steady_clock;
+using transport::LogLevel;
+using CodedOut = google::protobuf::io::CodedOutputStream;
+
+constexpr const char* kIngestMethod = "/vigil.v1.IngestService/Ingest";
+// Wire tags of the fields we serialize by hand (EventBatch and AgentMessage).
+constexpr uint8_t kTagSequence = 0x08;    // EventBatch.sequence = 1, varint
+constexpr uint8_t kTagEvents = 0x12;      // EventBatch.events = 2, length-delimited
+constexpr uint8_t kTagCreatedAt = 0x1A;   // EventBatch.created_at = 3
+constexpr uint8_t kTagAgentBatch = 0x12;  // AgentMessage.batch = 2
+constexpr size_t kMaxPendingLossReports = 1024;
+constexpr auto kWelcomeGrace = std::chrono::seconds(10);
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+void SetTimestamp(google::protobuf::Timestamp* t, int64_t ns) {
+  t->set_seconds(ns / 1000000000);
+  t->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+int64_t EventNs(const v1::Event& e) {
+  return e.has_ts() ? e.ts().seconds() * 1000000000 + e.ts().nanos() : 0;
+}
+
+using RawStream = grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+// The batch payload is already serialized (it is what the spool holds):
+// write it as an AgentMessage without parsing and re-serializing it. The
+// generic ByteBuffer stream is what the generated stub does underneath.
+std::unique_ptr<RawStream> OpenRawStream(grpc::Channel* channel, grpc::ClientContext* ctx) {
+  static const grpc::internal::RpcMethod method(kIngestMethod,
+                                                grpc::internal::RpcMethod::BIDI_STREAMING);
+  return std::unique_ptr<RawStream>(
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+          channel, method, ctx));
+}
+
+grpc::ByteBuffer BatchBuffer(const std::shared_ptr<const std::string>& payload) {
+  uint8_t prefix[1 + 10];
+  prefix[0] = kTagAgentBatch;
+  uint8_t* end = CodedOut::WriteVarint64ToArray(payload->size(), prefix + 1);
+  grpc::Slice head(prefix, static_cast<size_t>(end - prefix));
+  auto* keep = new std::shared_ptr<const std::string>(payload);
+  grpc::Slice body(
+      const_cast<char*>(payload->data()), payload->size(),
+      [](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, keep);
+  grpc::Slice slices[2] = {head, body};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+grpc::ByteBuffer MessageBuffer(const v1::AgentMessage& msg) {
+  std::string bytes = msg.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+std::string Hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+}  // namespace
+
+class CollectorSinkImpl final : public CollectorSink {
+ public:
+  CollectorSinkImpl(const CollectorSinkOptions& options, HeartbeatSource heartbeat_source)
+      : opt_(options), heartbeat_source_(std::move(heartbeat_source)) {
+    log_ = opt_.log ? opt_.log : transport::StderrLogSink();
+    std::random_device rd;
+    rng_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
+    instance_id_ = rng_();
+    hostname_ = opt_.hostname.empty() ? Hostname() : opt_.hostname;
+    queue_.reserve(opt_.batch_max_events);
+  }
+
+  ~CollectorSinkImpl() override { Shutdown(std::chrono::milliseconds(0)); }
+
+  std::expected<void, std::string> Init();
+
+  // RecordSink
+  void Emit(v1::Event&& event) override;
+  void Tick(int64_t now_ns) override;
+  bool Flush(int timeout_ms) override;
+
+  // CollectorSink
+  CollectorSinkStats Stats() const override;
+  void Shutdown(std::chrono::milliseconds timeout) override;
+  bool WaitSpooled(std::chrono::milliseconds timeout) override;
+
+ private:
+  struct InFlight {
+    uint32_t records = 0;
+    uint64_t bytes = 0;
+    bool orphaned = false;  // evicted from the spool while in flight
+    int64_t first_event_ns = 0, last_event_ns = 0;
+  };
+  enum class SessionEnd { kFailed, kRejected, kEnded, kStopped };
+
+  void Log(LogLevel level, const std::string& msg) const { log_(level, msg); }
+
+  // Batcher.
+  void BatcherLoop();
+  void Seal(std::vector<v1::Event>& events);
+  void SealChunk(v1::Event* events, size_t count, const std::vector<uint32_t>& sizes);
+
+  // Accounting (acct_mu_ held).
+  void AddLossLocked(v1::LossReason reason, uint64_t first_seq, uint64_t last_seq, uint64_t batches,
+                     uint64_t records, int64_t start_ns, int64_t end_ns);
+  void EvictedLocked(const SpooledBatch& b);
+  uint64_t PendingLocked() const;  // also takes q_mu_
+
+  // Sender.
+  void SenderLoop();
+  SessionEnd RunSession(const std::string& address, bool* welcomed);
+  void ApplyAck(uint64_t sequence);
+  v1::AgentMessage HeartbeatMessage();
+  v1::AgentMessage HelloMessage();
+  std::chrono::milliseconds Jitter(std::chrono::milliseconds base);
+  bool StopDeadlinePassed() const;
+
+  CollectorSinkOptions opt_;
+  HeartbeatSource heartbeat_source_;
+  transport::LogSink log_;
+  std::mt19937_64 rng_;
+  uint64_t instance_id_ = 0;
+  std::string hostname_;
+  std::shared_ptr<grpc::ChannelCredentials> creds_;
+  transport::ChannelSettings channel_settings_;
+  int64_t cert_not_after_ns_ = 0;
+
+  std::unique_ptr<Spool> spool_;
+  std::mutex seq_mu_;
+  std::unique_ptr<SequenceStore> seq_;
+
+  // Queue side (q_mu_).
+  mutable std::mutex q_mu_;
+  std::condition_variable batcher_cv_;
+  std::vector<v1::Event> queue_;
+  Steady::time_point queue_since_{};
+  bool flush_requested_ = false;
+  bool batcher_stop_ = false;
+  bool accepting_ = true;
+  uint64_t emitted_ = 0;
+  uint64_t dropped_queue_full_ = 0;
+  uint64_t dropped_shutdown_ = 0;
+  uint64_t queue_loss_records_ = 0;  // dropped since the last LossReport
+  int64_t queue_loss_start_ns_ = 0, queue_loss_end_ns_ = 0;
+
+  // Everything else (acct_mu_).
+  mutable std::mutex acct_mu_;
+  std::condition_variable sender_cv_;  // new batch, ack, loss, stop, read end
+  std::condition_variable flush_cv_;
+  uint64_t recovered_ = 0;
+  uint64_t sealing_ = 0;
+  uint64_t spooled_ = 0;
+  uint64_t orphaned_ = 0;
+  uint64_t acked_ = 0;
+  uint64_t dropped_overflow_ = 0, dropped_corrupt_ = 0, dropped_write_error_ = 0;
+  uint64_t batches_dropped_overflow_ = 0, batches_dropped_corrupt_ = 0;
+  uint64_t corrupt_regions_ = 0;
+  uint64_t batches_sealed_ = 0, batches_acked_ = 0;
+  uint64_t sealed_counter_ = 0;  // wakes the sender
+  uint64_t last_acked_ = 0;
+  uint64_t last_sealed_ = 0;
+  std::map<uint64_t, InFlight> inflight_;
+  uint64_t inflight_bytes_ = 0;
+  std::deque<v1::LossReport> losses_;
+  uint64_t loss_reports_sent_ = 0;
+  uint64_t connects_ = 0, connect_failures_ = 0, auth_rejections_ = 0, ack_timeouts_ = 0;
+  bool connected_ = false;
+  // Per stream, written by its reader thread.
+  std::optional<v1::Welcome> welcome_;
+  uint64_t stream_acked_ = 0;
+  bool read_done_ = false;
+  Steady::time_point last_ack_progress_{};
+
+  // Shutdown.
+  bool sender_stop_ = false;
+  std::optional<Steady::time_point> stop_deadline_;
+  bool shut_down_ = false;
+  std::mutex shutdown_mu_;
+
+  std::thread batcher_, sender_;
+};
+
+std::expected<std::unique_ptr<CollectorSink>, std::string> CollectorSink::Create(
+    const CollectorSinkOptions& options, HeartbeatSource heartbeat_source) {
+  if (options.addresses.empty()) return std::unexpected("collector.addresses is empty");
+  if (options.batch_max_events == 0) return std::unexpected("batch_max_events must be > 0");
+  if (options.queue_max_records == 0) return std::unexpected("queue_max_records must be > 0");
+  auto sink = std::make_unique<CollectorSinkImpl>(options, std::move(heartbeat_source));
+  if (auto r = sink->Init(); !r) return std::unexpected(r.error());
+  return std::unique_ptr<CollectorSink>(std::move(sink));
+}
+
+std::expected<void, std::string> CollectorSinkImpl::Init() {
+  if (opt_.insecure_plaintext) {
+    Log(LogLevel::kWarning,
+        "collector sink: insecure_plaintext is on: the collector is NOT verified and records "
+        "travel unencrypted; use only in a lab");
+    creds_ = transport::MakeInsecureChannelCredentials();
+  } else {
+    auto material = transport::LoadTlsMaterial({opt_.ca_file, opt_.cert_file, opt_.key_file, ""});
+    if (!material) return std::unexpected(transport::JoinErrors(material.error()));
+    for (const auto& w : material->warnings) Log(LogLevel::kWarning, "collector sink: " + w);
+    creds_ = transport::MakeChannelCredentials(*material);
+    cert_not_after_ns_ =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(material->not_after.time_since_epoch())
+            .count();
+  }
+  channel_settings_.server_name = opt_.server_name;
+  channel_settings_.keepalive_time = opt_.keepalive_time;
+  channel_settings_.connect_timeout = opt_.connect_timeout;
+  channel_settings_.user_agent = "vigil-agent/" + opt_.agent_version;
+
+  SpoolOptions so;
+  so.directory = opt_.spool_directory;
+  so.max_bytes = opt_.spool_max_bytes;
+  so.overflow = opt_.spool_overflow;
+  auto spool = Spool::Open(so);
+  if (!spool) return std::unexpected(spool.error());
+  spool_ = std::move(*spool);
+  const SpoolRecovery& rec = spool_->recovery();
+  auto seq = SequenceStore::Open(opt_.spool_directory, rec.highest_sequence);
+  if (!seq) return std::unexpected(seq.error());
+  seq_ = std::move(*seq);
+
+  std::lock_guard lock(acct_mu_);
+  last_sealed_ = seq_->last_assigned();
+  spooled_ = rec.records;
+  recovered_ = rec.records;
+  for (const auto& d : rec.damaged) {
+    recovered_ += d.records;
+    dropped_corrupt_ += d.records;
+    ++batches_dropped_corrupt_;
+    AddLossLocked(v1::LOSS_REASON_SPOOL_CORRUPT, d.sequence, d.sequence, 1, d.records,
+                  d.first_event_ns, d.last_event_ns);
+  }
+  corrupt_regions_ = rec.corrupt_regions;
+  if (rec.corrupt_regions > 0) {
+    // Damage we cannot attribute to a batch: report it, amount unknown.
+    AddLossLocked(v1::LOSS_REASON_SPOOL_CORRUPT, 0, 0, 0, 0, 0, 0);
+  }
+  if (seq_->unknown_first() <= seq_->unknown_last()) {
+    // Unclean reboot: batches in this range may have been sealed and lost
+    // with the unsynced end of the spool. The collector knows which of them
+    // it received.
+    AddLossLocked(v1::LOSS_REASON_SPOOL_CORRUPT, seq_->unknown_first(), seq_->unknown_last(),
+                  seq_->unknown_last() - seq_->unknown_first() + 1, 0, 0, 0);
+    Log(LogLevel::kWarning, "collector sink: unclean shutdown detected; sequences " +
+                                std::to_string(seq_->unknown_first()) + ".." +
+                                std::to_string(seq_->unknown_last()) + " may be lost");
+  }
+  if (rec.batches > 0 || !rec.damaged.empty() || rec.corrupt_regions > 0) {
+    Log(rec.damaged.empty() && rec.corrupt_regions == 0 ? LogLevel::kInfo : LogLevel::kWarning,
+        "collector sink: spool recovered " + std::to_string(rec.batches) + " batches (" +
+            std::to_string(rec.records) + " records), " + std::to_string(rec.damaged.size()) +
+            " damaged batches, " + std::to_string(rec.corrupt_regions) + " corrupt regions");
+  }
+  batcher_ = std::thread([this] { BatcherLoop(); });
+  sender_ = std::thread([this] { SenderLoop(); });
+  return {};
+}
+
+// ---------------------------------------------------------------- capture side
+
+void CollectorSinkImpl::Emit(v1::Event&& event) {
+  bool wake = false;
+  {
+    std::lock_guard lock(q_mu_);
+    ++emitted_;
+    if (!accepting_) {
+      ++dropped_shutdown_;
+      return;
+    }
+    if (queue_.size() >= opt_.queue_max_records) {
+      ++dropped_queue_full_;
+      int64_t ts = EventNs(event);
+      if (queue_loss_records_ == 0 || ts < queue_loss_start_ns_) queue_loss_start_ns_ = ts;
+      queue_loss_end_ns_ = std::max(queue_loss_end_ns_, ts);
+      ++queue_loss_records_;
+      return;
+    }
+    if (queue_.empty()) queue_since_ = Steady::now();
+    queue_.push_back(std::move(event));
+    wake = queue_.size() == opt_.batch_max_events;
+  }
+  if (wake) batcher_cv_.notify_one();
+}
+
+void CollectorSinkImpl::Tick(int64_t) {
+  // The batcher seals on wall-clock delay by itself; a tick only makes it
+  // look now (end of an offline capture, an idle link).
+  batcher_cv_.notify_one();
+}
+
+// ---------------------------------------------------------------- batcher
+
+void CollectorSinkImpl::BatcherLoop() {
+  const auto delay = opt_.batch_max_delay;
+  auto last_sync = Steady::now();
+  std::vector<v1::Event> local;
+  local.reserve(opt_.batch_max_events);
+  for (;;) {
+    {
+      std::unique_lock lock(q_mu_);
+      for (;;) {
+        if (queue_.size() >= opt_.batch_max_events) break;
+        if (!queue_.empty() &&
+            (flush_requested_ || batcher_stop_ || Steady::now() - queue_since_ >= delay)) {
+          break;
+        }
+        if (queue_.empty()) {
+          flush_requested_ = false;
+          if (batcher_stop_) break;
+        }
+        auto wait = queue_.empty() ? std::chrono::milliseconds(200)
+                                   : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         queue_since_ + delay - Steady::now()) +
+                                         std::chrono::milliseconds(1);
+        batcher_cv_.wait_for(
+            lock, std::min<std::chrono::milliseconds>(
+                      std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(1)),
+                      std::chrono::milliseconds(200)));
+      }
+      if (queue_.empty() && batcher_stop_) break;
+    }
+    {
+      // Both locks: records leave the queue and enter `sealing` atomically.
+      std::lock_guard acct(acct_mu_);
+      std::lock_guard lock(q_mu_);
+      size_t n = std::min<size_t>(queue_.size(), opt_.batch_max_events);
+      if (n == queue_.size()) {
+        local.swap(queue_);
+      } else {
+        std::move(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n),
+                  std::back_inserter(local));
+        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      }
+      if (!queue_.empty()) queue_since_ = Steady::now();
+      sealing_ += local.size();
+      if (queue_loss_records_ > 0) {
+        AddLossLocked(v1::LOSS_REASON_QUEUE_FULL, 0, 0, 0, queue_loss_records_,
+                      queue_loss_start_ns_, queue_loss_end_ns_);
+        queue_loss_records_ = 0;
+        queue_loss_start_ns_ = queue_loss_end_ns_ = 0;
+      }
+    }
+    if (!local.empty()) Seal(local);
+    local.clear();
+    if (local.capacity() > 4 * static_cast<size_t>(opt_.batch_max_events)) {
+      std::vector<v1::Event>().swap(local);
+    }
+    auto now = Steady::now();
+    if (now - last_sync >= opt_.spool_fsync_interval) {
+      spool_->Sync();
+      last_sync = now;
+    }
+    flush_cv_.notify_all();
+  }
+  spool_->Sync();
+  flush_cv_.notify_all();
+}
+
+void CollectorSinkImpl::Seal(std::vector<v1::Event>& events) {
+  std::vector<uint32_t> sizes(events.size());
+  size_t start = 0;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    sizes[i] = static_cast<uint32_t>(events[i].ByteSizeLong());
+    uint64_t framed = 1 + CodedOut::VarintSize32(sizes[i]) + sizes[i];
+    if (i > start && bytes + framed > opt_.batch_max_bytes) {
+      SealChunk(events.data() + start, i - start,
+                std::vector<uint32_t>(sizes.begin() + static_cast<ptrdiff_t>(start),
+                                      sizes.begin() + static_cast<ptrdiff_t>(i)));
+      start = i;
+      bytes = 0;
+    }
+    bytes += framed;
+  }
+  SealChunk(events.data() + start, events.size() - start,
+            std::vector<uint32_t>(sizes.begin() + static_cast<ptrdiff_t>(start), sizes.end()));
+}
+
+void CollectorSinkImpl::SealChunk(v1::Event* events, size_t count,
+                                  const std::vector<uint32_t>& sizes) {
+  if (count == 0) return;
+  uint64_t seq;
+  {
+    std::lock_guard lock(seq_mu_);
+    seq = seq_->Next();
+  }
+  int64_t created = NowNs();
+  google::protobuf::Timestamp ts;
+  SetTimestamp(&ts, created);
+  const size_t ts_size = ts.ByteSizeLong();
+  size_t total = 1 + CodedOut::VarintSize64(seq) + 1 + CodedOut::VarintSize32(ts_size) + ts_size;
+  for (size_t i = 0; i < count; ++i) total += 1 + CodedOut::VarintSize32(sizes[i]) + sizes[i];
+  auto payload = std::make_shared<std::string>(total, '\0');
+  auto* p = reinterpret_cast<uint8_t*>(payload->data());
+  *p++ = kTagSequence;
+  p = CodedOut::WriteVarint64ToArray(seq, p);
+  int64_t first = 0, last = 0;
+  for (size_t i = 0; i < count; ++i) {
+    *p++ = kTagEvents;
+    p = CodedOut::WriteVarint32ToArray(sizes[i], p);
+    p = events[i].SerializeWithCachedSizesToArray(p);
+    int64_t t = EventNs(events[i]);
+    if (t != 0 && (first == 0 || t < first)) first = t;
+    last = std::max(last, t);
+  }
+  *p++ = kTagCreatedAt;
+  p = CodedOut::WriteVarint32ToArray(static_cast<uint32_t>(ts_size), p);
+  p = ts.SerializeWithCachedSizesToArray(p);
+
+  SpooledBatch meta{seq, static_cast<uint32_t>(count), first, last};
+  std::lock_guard lock(acct_mu_);
+  auto result = spool_->Append(meta, std::move(payload));
+  sealing_ -= count;
+  ++batches_sealed_;
+  last_sealed_ = seq;
+  for (const auto& e : result.evicted) EvictedLocked(e);
+  if (result.stored) {
+    spooled_ += count;
+  } else if (result.write_error) {
+    dropped_write_error_ += count;
+    AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, seq, seq, 1, count, first, last);
+    Log(LogLevel::kError, "collector sink: cannot write batch " + std::to_string(seq) +
+                              " to the spool (disk full?); " + std::to_string(count) +
+                              " records dropped");
+  } else {
+    dropped_overflow_ += count;
+    ++batches_dropped_overflow_;
+    AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, seq, seq, 1, count, first, last);
+  }
+  ++sealed_counter_;
+  sender_cv_.notify_all();
+}
+
+// ---------------------------------------------------------------- accounting
+
+void CollectorSinkImpl::AddLossLocked(v1::LossReason reason, uint64_t first_seq, uint64_t last_seq,
+                                      uint64_t batches, uint64_t records, int64_t start_ns,
+                                      int64_t end_ns) {
+  // Coalesce consecutive losses of one kind into one report: an overflow
+  // evicts many batches at once, and the collector wants ranges.
+  if (!losses_.empty()) {
+    v1::LossReport& prev = losses_.back();
+    bool contiguous =
+        first_seq != 0 && prev.last_sequence() != 0 && prev.last_sequence() + 1 == first_seq;
+    bool unsequenced = first_seq == 0 && prev.first_sequence() == 0;
+    if (prev.reason() == reason &&
+        (contiguous || unsequenced || losses_.size() >= kMaxPendingLossReports)) {
+      if (first_seq != 0) {
+        if (prev.first_sequence() == 0) prev.set_first_sequence(first_seq);
+        prev.set_last_sequence(std::max(prev.last_sequence(), last_seq));
+      }
+      prev.set_batches(prev.batches() + batches);
+      prev.set_records(prev.records() + records);
+      auto ns = [](const google::protobuf::Timestamp& t) {
+        return t.seconds() * 1000000000 + t.nanos();
+      };
+      if (start_ns != 0 && (!prev.has_window_start() || start_ns < ns(prev.window_start()))) {
+        SetTimestamp(prev.mutable_window_start(), start_ns);
+      }
+      if (end_ns != 0 && (!prev.has_window_end() || end_ns > ns(prev.window_end()))) {
+        SetTimestamp(prev.mutable_window_end(), end_ns);
+      }
+      SetTimestamp(prev.mutable_occurred_at(), NowNs());
+      sender_cv_.notify_all();
+      return;
+    }
+  }
+  v1::LossReport r;
+  r.set_reason(reason);
+  r.set_first_sequence(first_seq);
+  r.set_last_sequence(last_seq);
+  r.set_batches(batches);
+  r.set_records(records);
+  if (start_ns != 0) SetTimestamp(r.mutable_window_start(), start_ns);
+  if (end_ns != 0) SetTimestamp(r.mutable_window_end(), end_ns);
+  SetTimestamp(r.mutable_occurred_at(), NowNs());
+  losses_.push_back(std::move(r));
+  sender_cv_.notify_all();
+}
+
+void CollectorSinkImpl::EvictedLocked(const SpooledBatch& b) {
+  spooled_ -= b.records;
+  auto it = inflight_.find(b.sequence);
+  if (it != inflight_.end()) {
+    // Sent and awaiting its ack: if the ack comes, it was delivered; if the
+    // stream breaks first, it is lost then (counted at that point).
+    it->second.orphaned = true;
+    orphaned_ += b.records;
+    return;
+  }
+  dropped_overflow_ += b.records;
+  ++batches_dropped_overflow_;
+  AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, b.sequence, b.sequence, 1, b.records,
+                b.first_event_ns, b.last_event_ns);
+}
+
+uint64_t CollectorSinkImpl::PendingLocked() const {
+  std::lock_guard lock(q_mu_);
+  return queue_.size() + sealing_ + spooled_ + orphaned_;
+}
+
+CollectorSinkStats CollectorSinkImpl::Stats() const {
+  CollectorSinkStats s;
+  SpoolUsage usage = spool_->Usage();
+  std::lock_guard acct(acct_mu_);
+  std::lock_guard lock(q_mu_);
+  s.records_emitted = emitted_;
+  s.records_recovered = recovered_;
+  s.records_acked = acked_;
+  s.records_queued = queue_.size() + sealing_;
+  s.records_pending = queue_.size() + sealing_ + spooled_ + orphaned_;
+  s.records_dropped_queue_full = dropped_queue_full_;
+  s.records_dropped_spool_overflow = dropped_overflow_;
+  s.records_dropped_spool_corrupt = dropped_corrupt_;
+  s.records_dropped_spool_write_error = dropped_write_error_;
+  s.records_dropped_shutdown = dropped_shutdown_;
+  s.batches_sealed = batches_sealed_;
+  s.batches_acked = batches_acked_;
+  s.batches_dropped_spool_overflow = batches_dropped_overflow_;
+  s.batches_dropped_spool_corrupt = batches_dropped_corrupt_;
+  s.batches_inflight = inflight_.size();
+  s.spool_bytes = usage.bytes_used;
+  s.spool_capacity_bytes = usage.bytes_capacity;
+  s.spool_batches = usage.batches;
+  s.spool_corrupt_regions = corrupt_regions_;
+  s.connects = connects_;
+  s.connect_failures = connect_failures_;
+  s.auth_rejections = auth_rejections_;
+  s.ack_timeouts = ack_timeouts_;
+  s.connected = connected_;
+  s.last_acked_sequence = last_acked_;
+  s.last_sequence = last_sealed_;
+  s.loss_reports_sent = loss_reports_sent_;
+  s.cert_not_after_ns = cert_not_after_ns_;
+  return s;
+}
+
+// ---------------------------------------------------------------- flush / stop
+
+bool CollectorSinkImpl::WaitSpooled(std::chrono::milliseconds timeout) {
+  auto deadline = Steady::now() + timeout;
+  {
+    std::lock_guard lock(q_mu_);
+    flush_requested_ = true;
+  }
+  batcher_cv_.notify_one();
+  std::unique_lock acct(acct_mu_);
+  for (;;) {
+    {
+      std::lock_guard lock(q_mu_);
+      if (queue_.empty() && sealing_ == 0) return true;
+      if (!queue_.empty()) flush_requested_ = true;
+    }
+    batcher_cv_.notify_one();
+    if (flush_cv_.wait_until(acct,
+                             std::min(deadline, Steady::now() + std::chrono::milliseconds(20))) ==
+            std::cv_status::timeout &&
+        Steady::now() >= deadline) {
+      std::lock_guard lock(q_mu_);
+      return queue_.empty() && sealing_ == 0;
+    }
+  }
+}
+
+bool CollectorSinkImpl::Flush(int timeout_ms) {
+  auto deadline = Steady::now() + std::chrono::milliseconds(timeout_ms);
+  if (!WaitSpooled(std::chrono::milliseconds(timeout_ms))) return false;
+  std::unique_lock acct(acct_mu_);
+  while (PendingLocked() != 0) {
+    if (Steady::now() >= deadline) return false;
+    flush_cv_.wait_until(acct, std::min(deadline, Steady::now() + std::chrono::milliseconds(20)));
+  }
+  return true;
+}
+
+void CollectorSinkImpl::Shutdown(std::chrono::milliseconds timeout) {
+  std::lock_guard guard(shutdown_mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  {
+    std::lock_guard lock(q_mu_);
+    accepting_ = false;
+    batcher_stop_ = true;
+  }
+  batcher_cv_.notify_all();
+  if (batcher_.joinable()) batcher_.join();
+  {
+    std::lock_guard lock(acct_mu_);
+    sender_stop_ = true;
+    stop_deadline_ = Steady::now() + timeout;
+  }
+  sender_cv_.notify_all();
+  if (sender_.joinable()) sender_.join();
+  if (spool_) spool_->Sync();
+  if (seq_) seq_->MarkClean();
+}
+
+bool CollectorSinkImpl::StopDeadlinePassed() const {
+  return sender_stop_ && stop_deadline_ && Steady::now() >= *stop_deadline_;
+}
+
+// ---------------------------------------------------------------- sender
+
+std::chrono::milliseconds CollectorSinkImpl::Jitter(std::chrono::milliseconds base) {
+  // "Equal jitter": half fixed, half random, so a fleet that lost the
+  // collector at the same moment does not reconnect in lockstep.
+  auto half = std::max<int64_t>(1, base.count() / 2);
+  std::uniform_int_distribution<int64_t> d(0, half);
+  return std::chrono::milliseconds(half + d(rng_));
+}
+
+void CollectorSinkImpl::SenderLoop() {
+  auto backoff = opt_.reconnect_initial_backoff;
+  for (;;) {
+    bool welcomed_any = false;
+    bool stop = false;
+    for (const auto& address : opt_.addresses) {
+      {
+        std::lock_guard lock(acct_mu_);
+        if (sender_stop_ && (StopDeadlinePassed() || PendingLocked() == 0)) {
+          stop = true;
+          break;
+        }
+      }
+      bool welcomed = false;
+      SessionEnd end = RunSession(address, &welcomed);
+      if (end == SessionEnd::kStopped) {
+        stop = true;
+        break;
+      }
+      if (welcomed) {
+        welcomed_any = true;
+        break;
+      }
+    }
+    if (stop) break;
+    std::chrono::milliseconds delay;
+    if (welcomed_any) {
+      backoff = opt_.reconnect_initial_backoff;
+      delay = Jitter(opt_.reconnect_initial_backoff);
+    } else {
+      delay = Jitter(backoff);
+      backoff = std::min(backoff * 2, opt_.reconnect_max_backoff);
+    }
+    std::unique_lock lock(acct_mu_);
+    auto until = Steady::now() + delay;
+    if (stop_deadline_) until = std::min(until, *stop_deadline_);
+    sender_cv_.wait_until(lock, until, [&] { return StopDeadlinePassed(); });
+    if (sender_stop_ && (StopDeadlinePassed() || PendingLocked() == 0)) break;
+  }
+}
+
+v1::AgentMessage CollectorSinkImpl::HelloMessage() {
+  v1::AgentMessage msg;
+  auto* h = msg.mutable_hello();
+  h->set_agent_version(opt_.agent_version);
+  for (const auto& i : opt_.interfaces) *h->add_interfaces() = i;
+  SpoolUsage u = spool_->Usage();
+  h->set_resume_sequence(u.first_sequence);
+  {
+    std::lock_guard lock(acct_mu_);
+    h->set_last_sequence(last_sealed_);
+  }
+  h->set_instance_id(instance_id_);
+  h->set_hostname(hostname_);
+  SetTimestamp(h->mutable_sent_at(), NowNs());
+  return msg;
+}
+
+v1::AgentMessage CollectorSinkImpl::HeartbeatMessage() {
+  v1::AgentMessage msg;
+  auto* hb = msg.mutable_heartbeat();
+  if (heartbeat_source_) heartbeat_source_(*hb);
+  CollectorSinkStats s = Stats();
+  auto* p = hb->mutable_pipeline();
+  p->set_records_produced(s.records_emitted);
+  p->set_batches_sealed(s.batches_sealed);
+  p->set_batches_acked(s.batches_acked);
+  p->set_records_acked(s.records_acked);
+  auto& dropped = *p->mutable_records_dropped();
+  dropped["queue_full"] = s.records_dropped_queue_full;
+  dropped["spool_overflow"] = s.records_dropped_spool_overflow;
+  dropped["spool_corrupt"] = s.records_dropped_spool_corrupt;
+  dropped["spool_write_error"] = s.records_dropped_spool_write_error;
+  dropped["shutdown"] = s.records_dropped_shutdown;
+  SpoolUsage u = spool_->Usage();
+  auto* sp = hb->mutable_spool();
+  sp->set_bytes_used(u.bytes_used);
+  sp->set_bytes_capacity(u.bytes_capacity);
+  sp->set_batches(u.batches);
+  sp->set_first_sequence(u.first_sequence);
+  sp->set_last_sequence(u.last_sequence);
+  // Last, so the offset estimate is not skewed by the time spent above.
+  SetTimestamp(hb->mutable_sent_at(), NowNs());
+  return msg;
+}
+
+void CollectorSinkImpl::ApplyAck(uint64_t sequence) {
+  std::lock_guard lock(acct_mu_);
+  if (sequence <= last_acked_ && inflight_.empty()) return;
+  for (const auto& b : spool_->Acknowledge(sequence)) {
+    spooled_ -= b.records;
+    acked_ += b.records;
+    ++batches_acked_;
+  }
+  for (auto it = inflight_.begin(); it != inflight_.end() && it->first <= sequence;) {
+    if (it->second.orphaned) {
+      orphaned_ -= it->second.records;
+      acked_ += it->second.records;
+      ++batches_acked_;
+    }
+    inflight_bytes_ -= it->second.bytes;
+    it = inflight_.erase(it);
+  }
+  last_acked_ = std::max(last_acked_, sequence);
+  flush_cv_.notify_all();
+}
+
+CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& address,
+                                                            bool* welcomed) {
+  *welcomed = false;
+  auto channel = transport::MakeChannel(address, creds_, channel_settings_);
+  grpc::ClientContext ctx;
+  std::unique_ptr<RawStream> stream = OpenRawStream(channel.get(), &ctx);
+  {
+    std::lock_guard lock(acct_mu_);
+    welcome_.reset();
+    stream_acked_ = 0;
+    read_done_ = false;
+    last_ack_progress_ = Steady::now();
+  }
+  bool session_over = false;
+  bool stalled = false;
+  auto connect_deadline = Steady::now() + opt_.connect_timeout + kWelcomeGrace;
+
+  std::thread reader([&] {
+    grpc::ByteBuffer buf;
+    while (stream->Read(&buf)) {
+      v1::CollectorMessage msg;
+      grpc::ProtoBufferReader in(&buf);
+      if (!msg.ParseFromZeroCopyStream(&in)) continue;  // newer collector: ignore
+      std::lock_guard lock(acct_mu_);
+      if (msg.has_welcome()) {
+        welcome_ = msg.welcome();
+      } else if (msg.has_ack() && msg.ack().sequence() > stream_acked_) {
+        stream_acked_ = msg.ack().sequence();
+        last_ack_progress_ = Steady::now();
+      }
+      sender_cv_.notify_all();
+    }
+    std::lock_guard lock(acct_mu_);
+    read_done_ = true;
+    sender_cv_.notify_all();
+  });
+  // A blocked Write() (collector stopped reading) can only be ended by
+  // cancelling the call: the watchdog does that on a stall, on a missing
+  // Welcome, and when the shutdown deadline passes.
+  std::thread watchdog([&] {
+    std::unique_lock lock(acct_mu_);
+    while (!session_over) {
+      sender_cv_.wait_for(lock, std::chrono::milliseconds(100));
+      if (session_over) break;
+      auto now = Steady::now();
+      bool cancel = StopDeadlinePassed();
+      if (!welcome_ && now >= connect_deadline) cancel = true;
+      if (welcome_ && !inflight_.empty() && now - last_ack_progress_ >= opt_.ack_timeout) {
+        stalled = true;
+        cancel = true;
+      }
+      if (cancel) {
+        ctx.TryCancel();
+        break;
+      }
+    }
+  });
+
+  SessionEnd end = SessionEnd::kEnded;
+  bool graceful = false;
+  uint64_t last_sent = 0;
+  bool ok = stream->Write(MessageBuffer(HelloMessage()));
+  if (ok) {
+    std::unique_lock lock(acct_mu_);
+    sender_cv_.wait(lock, [&] { return welcome_.has_value() || read_done_; });
+    ok = welcome_.has_value();
+  }
+  if (ok) {
+    v1::Welcome welcome;
+    {
+      std::lock_guard lock(acct_mu_);
+      welcome = *welcome_;
+      connected_ = true;
+      ++connects_;
+    }
+    *welcomed = true;
+    Log(LogLevel::kInfo, "collector sink: connected to " + address + " as " + welcome.agent_id() +
+                             " (" + welcome.agency() + "); collector holds up to sequence " +
+                             std::to_string(welcome.last_sequence()));
+    {
+      std::lock_guard lock(seq_mu_);
+      if (welcome.last_sequence() > seq_->last_assigned()) {
+        // The collector holds sequences we never issued in this state: our
+        // spool directory is older than what we sent (restored from backup,
+        // or replaced). Never reuse those numbers.
+        Log(LogLevel::kError, "collector sink: collector holds sequence " +
+                                  std::to_string(welcome.last_sequence()) + " beyond our last (" +
+                                  std::to_string(seq_->last_assigned()) + "); skipping ahead");
+        seq_->RaiseFloor(welcome.last_sequence());
+      }
+    }
+    ApplyAck(welcome.last_sequence());
+    last_sent = welcome.last_sequence();
+    auto next_heartbeat = Steady::now();
+    uint64_t applied_ack = welcome.last_sequence();
+    for (;;) {
+      // Acks, loss reports, heartbeat, then as many batches as the window allows.
+      uint64_t ack;
+      std::vector<v1::LossReport> losses;
+      bool broken;
+      {
+        std::lock_guard lock(acct_mu_);
+        ack = stream_acked_;
+        broken = read_done_;
+        losses.assign(losses_.begin(), losses_.end());
+      }
+      if (ack > applied_ack) {
+        ApplyAck(ack);
+        applied_ack = ack;
+      }
+      if (broken) break;
+      {
+        std::lock_guard lock(acct_mu_);
+        if (sender_stop_ && (StopDeadlinePassed() || PendingLocked() == 0)) {
+          graceful = true;
+          break;
+        }
+      }
+      for (const auto& r : losses) {
+        v1::AgentMessage m;
+        *m.mutable_loss_report() = r;
+        if (!(ok = stream->Write(MessageBuffer(m)))) break;
+        std::lock_guard lock(acct_mu_);
+        losses_.pop_front();
+        ++loss_reports_sent_;
+      }
+      if (!ok) break;
+      if (Steady::now() >= next_heartbeat) {
+        if (!(ok = stream->Write(MessageBuffer(HeartbeatMessage())))) break;
+        next_heartbeat = Steady::now() + opt_.heartbeat_interval;
+      }
+      for (;;) {
+        std::shared_ptr<const std::string> payload;
+        SpooledBatch batch;
+        {
+          std::lock_guard lock(acct_mu_);
+          if (inflight_.size() >= opt_.max_inflight_batches ||
+              inflight_bytes_ >= opt_.max_inflight_bytes) {
+            break;
+          }
+          auto r = spool_->ReadAfter(last_sent);
+          for (const auto& c : r.corrupt) {
+            spooled_ -= c.records;
+            dropped_corrupt_ += c.records;
+            ++batches_dropped_corrupt_;
+            AddLossLocked(v1::LOSS_REASON_SPOOL_CORRUPT, c.sequence, c.sequence, 1, c.records,
+                          c.first_event_ns, c.last_event_ns);
+          }
+          if (!r.batch) break;
+          batch = *r.batch;
+          payload = std::move(r.payload);
+          if (inflight_.empty()) last_ack_progress_ = Steady::now();
+          inflight_[batch.sequence] = InFlight{batch.records, payload->size(), false,
+                                               batch.first_event_ns, batch.last_event_ns};
+          inflight_bytes_ += payload->size();
+        }
+        if (!(ok = stream->Write(BatchBuffer(payload)))) break;
+        last_sent = batch.sequence;
+      }
+      if (!ok) break;
+      std::unique_lock lock(acct_mu_);
+      uint64_t seen = sealed_counter_;
+      auto until = std::min(next_heartbeat, Steady::now() + std::chrono::milliseconds(200));
+      sender_cv_.wait_until(lock, until, [&] {
+        bool window_open = inflight_.size() < opt_.max_inflight_batches &&
+                           inflight_bytes_ < opt_.max_inflight_bytes;
+        return (sealed_counter_ != seen && window_open) || stream_acked_ > applied_ack ||
+               read_done_ || !losses_.empty() || sender_stop_;
+      });
+    }
+  }
+  if (graceful && ok) {
+    v1::AgentMessage bye;
+    bye.mutable_goodbye()->set_reason("agent shutting down");
+    if (stream->Write(MessageBuffer(bye))) stream->WritesDone();
+    // The collector ends the stream once its last acks are out; the
+    // watchdog cancels at the deadline if it does not.
+    std::unique_lock lock(acct_mu_);
+    sender_cv_.wait(lock, [&] { return read_done_ || StopDeadlinePassed(); });
+  }
+  ctx.TryCancel();
+  {
+    std::lock_guard lock(acct_mu_);
+    session_over = true;
+  }
+  sender_cv_.notify_all();
+  reader.join();
+  watchdog.join();
+  grpc::Status status = stream->Finish();
+  // Acks that arrived last.
+  {
+    uint64_t ack;
+    {
+      std::lock_guard lock(acct_mu_);
+      ack = stream_acked_;
+    }
+    if (ack > 0) ApplyAck(ack);
+  }
+  {
+    std::lock_guard lock(acct_mu_);
+    connected_ = false;
+    if (stalled) ++ack_timeouts_;
+    // In-flight batches go back to "spooled" (resent next time), except
+    // those evicted meanwhile: they are lost now.
+    for (const auto& [seq, f] : inflight_) {
+      if (!f.orphaned) continue;
+      orphaned_ -= f.records;
+      dropped_overflow_ += f.records;
+      ++batches_dropped_overflow_;
+      AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, seq, seq, 1, f.records, f.first_event_ns,
+                    f.last_event_ns);
+    }
+    inflight_.clear();
+    inflight_bytes_ = 0;
+    if (sender_stop_ && (graceful || StopDeadlinePassed())) end = SessionEnd::kStopped;
+  }
+  if (*welcomed) {
+    if (stalled) {
+      Log(LogLevel::kWarning, "collector sink: no acknowledgement from " + address + " for " +
+                                  std::to_string(opt_.ack_timeout.count()) +
+                                  " ms; reconnecting (batches stay spooled)");
+    } else if (end != SessionEnd::kStopped) {
+      Log(LogLevel::kWarning, "collector sink: stream to " + address +
+                                  " ended: " + status.error_message() + " (code " +
+                                  std::to_string(static_cast<int>(status.error_code())) + ")");
+    }
+    return end;
+  }
+  std::lock_guard lock(acct_mu_);
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    ++auth_rejections_;
+    Log(LogLevel::kError,
+        "collector sink: collector " + address + " refused this agent: " + status.error_message());
+    return sender_stop_ ? SessionEnd::kStopped : SessionEnd::kRejected;
+  }
+  ++connect_failures_;
+  if (!sender_stop_) {
+    Log(LogLevel::kWarning, "collector sink: cannot reach collector " + address + ": " +
+                                (status.ok() ? std::string("no Welcome") : status.error_message()));
+  }
+  return sender_stop_ && StopDeadlinePassed() ? SessionEnd::kStopped : SessionEnd::kFailed;
+}
+
+}  // namespace vigil::agent::exporter
