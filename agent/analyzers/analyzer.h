@@ -24,17 +24,28 @@ enum class Direction : uint8_t { kOrig = 0, kResp = 1 };
 enum class Verdict : uint8_t {
   kContinue,    ///< keep feeding me
   kRecognized,  ///< the flow speaks my protocol; add my service name to the flow
-  kGiveUp,      ///< not my protocol, or hopelessly malformed: stop feeding me
+  /// Stop feeding me: not my protocol, hopelessly malformed, or (after an
+  /// earlier kRecognized) finished, e.g. a TLS handshake that is established.
+  /// A recognised service stays on the flow. Before answering kGiveUp an
+  /// analyzer has emitted every record it still held, so dropping it without
+  /// OnFlowEnd() loses nothing.
+  kGiveUp,
 };
 
 /// The flow an analyzer is attached to, and where its output goes.
 class AnalyzerContext {
  public:
   virtual ~AnalyzerContext() = default;
-  /// A finished record. The context fills uid, ts and id from the flow.
+  /// A finished record. The context fills uid and id from the flow, and ts
+  /// when the analyzer left it unset (analyzers set ts to when their
+  /// transaction began, as Zeek's dns/http/ssl logs do).
   virtual void EmitRecord(vigil::v1::Event&& event) = 0;
   /// A named anomaly (snake_case, stable: it becomes a metric label).
   virtual void Anomaly(std::string_view name) = 0;
+  /// A protocol recognised *inside* this flow by a nested analyzer (e.g. TLS
+  /// through an HTTP CONNECT proxy, as Zeek reports `http,ssl`): add it to
+  /// the flow's services. Contexts that do not track nesting may ignore it.
+  virtual void AddService(std::string_view service) { (void)service; }
 };
 
 class Analyzer {

@@ -1,0 +1,84 @@
+#pragma once
+// DnsAnalyzer: DNS over UDP (one message per datagram) and TCP (RFC 1035
+// 4.2.2 two-byte length framing, any number of messages per stream, split
+// anywhere). Produces one DnsRecord per query/response pair, matched per flow
+// by transaction id as Zeek's dns.log does: a response pairs with the oldest
+// pending query of the same id; a query or response without its counterpart
+// is logged when the flow ends (or when too many are pending). Messages to a
+// multicast responder (mDNS, LLMNR) are each logged on their own.
+//
+// Owned by the flow table (one per flow that carries DNS); memory grows only
+// with pending unmatched messages (bounded) and a partial TCP message.
+// Not thread-safe: every call for one flow comes from the capture thread.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "agent/analyzers/analyzer.h"
+#include "agent/analyzers/dns/dns_message.h"
+#include "agent/analyzers/registry.h"
+#include "vigil/v1/records.pb.h"
+
+namespace vigil::agent::analyzers::dns {
+
+/// Ports Zeek attaches its DNS analyzer to (scripts/base/protocols/dns).
+bool IsDnsPort(vigil::v1::Transport transport, uint16_t port);
+
+/// Registry factory: a DnsAnalyzer for flows on a DNS port, else nullptr.
+std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx);
+
+class DnsAnalyzer final : public Analyzer {
+ public:
+  /// At most this many queries (and as many responses) wait for their
+  /// counterpart; beyond it the oldest is logged unmatched (anomaly
+  /// `dns_unmatched_msg_quantity`), as Zeek's max_pending_msgs does.
+  static constexpr size_t kMaxPending = 64;
+
+  DnsAnalyzer(const FlowInfo& flow, AnalyzerContext& ctx);
+
+  // vigil::agent::analyzers::Analyzer
+  std::string_view Service() const override { return "dns"; }
+  Verdict OnData(Direction dir, std::span<const uint8_t> data, int64_t ts_ns) override;
+  void OnGap(Direction dir, uint64_t len) override;
+  void OnEndOfData(Direction dir) override;
+  void OnFlowEnd(int64_t ts_ns) override;
+
+ private:
+  struct Pending {
+    uint16_t id = 0;
+    int64_t ts_ns = 0;
+    bool saw_query = false;
+    bool saw_reply = false;
+    vigil::v1::DnsRecord record;
+  };
+  // Per-direction TCP framing state. `partial` only holds bytes while a
+  // message straddles deliveries.
+  struct TcpSide {
+    std::vector<uint8_t> partial;
+    bool dead = false;  // a gap broke the framing: stop parsing this side
+  };
+
+  Verdict FeedTcp(Direction dir, std::span<const uint8_t> data, int64_t ts_ns);
+  // Parses and accounts one message; false if it was not valid DNS.
+  bool HandleMessage(std::span<const uint8_t> bytes, int64_t ts_ns);
+  void ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns);
+  void Emit(Pending&& p);
+  void EnqueueBounded(std::vector<Pending>& queue, Pending&& p);
+  Verdict Status();
+
+  AnalyzerContext& ctx_;
+  vigil::v1::Transport transport_;
+  bool netbios_;
+  bool multicast_;
+  bool recognized_ = false;
+  bool reported_recognized_ = false;
+  bool gave_up_ = false;
+  Message scratch_;                 // reused across messages: keeps its capacity
+  std::vector<Pending> queries_;    // waiting for a response, oldest first
+  std::vector<Pending> replies_;    // responses that arrived before any query
+  std::unique_ptr<TcpSide[]> tcp_;  // allocated only for TCP flows
+};
+
+}  // namespace vigil::agent::analyzers::dns

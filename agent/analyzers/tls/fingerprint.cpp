@@ -1,0 +1,205 @@
+#include "agent/analyzers/tls/fingerprint.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "agent/analyzers/tls/tls_names.h"
+
+namespace vigil::agent::analyzers::tls {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+// JA4 hashes are truncated to 12 hex characters; an empty list is all zeros.
+constexpr size_t kJa4HashLength = 12;
+constexpr std::string_view kJa4EmptyHash = "000000000000";
+constexpr size_t kJa4MaxCount = 99;
+
+std::string HexDigest(const EVP_MD* md, std::string_view input) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(input.data(), input.size(), digest, &len, md, nullptr) != 1) return {};
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
+template <typename T>
+void AppendDecimalList(std::string& out, const std::vector<T>& values, bool drop_grease) {
+  bool first = true;
+  for (T v : values) {
+    if (drop_grease && IsGrease(v)) continue;
+    if (!first) out.push_back('-');
+    first = false;
+    out += std::to_string(v);
+  }
+}
+
+void AppendHex4(std::string& out, uint16_t v) {
+  out.push_back(kHex[(v >> 12) & 0xf]);
+  out.push_back(kHex[(v >> 8) & 0xf]);
+  out.push_back(kHex[(v >> 4) & 0xf]);
+  out.push_back(kHex[v & 0xf]);
+}
+
+std::string HexList(const std::vector<uint16_t>& values) {
+  std::string out;
+  out.reserve(values.size() * 5);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    AppendHex4(out, values[i]);
+  }
+  return out;
+}
+
+std::vector<uint16_t> WithoutGrease(const std::vector<uint16_t>& values) {
+  std::vector<uint16_t> out;
+  out.reserve(values.size());
+  for (uint16_t v : values) {
+    if (!IsGrease(v)) out.push_back(v);
+  }
+  return out;
+}
+
+// DTLS versions count down (0xfeff = 1.0, 0xfefd = 1.2, 0xfefc = 1.3).
+int VersionRank(uint16_t v) { return (v >> 8) == 0xfe ? 0x10000 - v : v; }
+
+std::string_view Ja4Version(const ClientHello& hello) {
+  uint16_t version = hello.legacy_version;
+  // The highest non-GREASE supported_versions entry; a list of GREASE only
+  // falls back to legacy_version (the specification is silent on it).
+  bool found = false;
+  for (uint16_t v : hello.supported_versions) {
+    if (IsGrease(v)) continue;
+    if (!found || VersionRank(v) > VersionRank(version)) version = v;
+    found = true;
+  }
+  switch (version) {
+    case 0x0304:
+      return "13";
+    case 0x0303:
+      return "12";
+    case 0x0302:
+      return "11";
+    case 0x0301:
+      return "10";
+    case 0x0300:
+      return "s3";
+    case 0x0002:
+      return "s2";
+    case 0xfeff:
+      return "d1";
+    case 0xfefd:
+      return "d2";
+    case 0xfefc:
+      return "d3";
+    default:
+      return "00";
+  }
+}
+
+bool IsAsciiAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+// First and last character of the first ALPN value; hex digits of the value
+// when either end is not alphanumeric.
+std::string Ja4Alpn(const ClientHello& hello) {
+  if (hello.alpn.empty() || hello.alpn.front().empty()) return "00";
+  const std::string& v = hello.alpn.front();
+  const auto first = static_cast<unsigned char>(v.front());
+  const auto last = static_cast<unsigned char>(v.back());
+  if (IsAsciiAlnum(first) && IsAsciiAlnum(last)) {
+    return {static_cast<char>(first), static_cast<char>(last)};
+  }
+  return {kHex[first >> 4], kHex[last & 0xf]};
+}
+
+void AppendCount(std::string& out, size_t n) {
+  n = std::min(n, kJa4MaxCount);
+  out.push_back(static_cast<char>('0' + n / 10));
+  out.push_back(static_cast<char>('0' + n % 10));
+}
+
+struct Ja4Parts {
+  std::string a;
+  std::string b;  // sorted ciphers, hex, comma-joined
+  std::string c;  // sorted extensions (no SNI/ALPN) [+ "_" + signature algorithms]
+  bool b_empty = false;
+  bool c_empty = false;
+};
+
+Ja4Parts BuildJa4(const ClientHello& hello, Ja4Transport transport) {
+  Ja4Parts parts;
+  std::vector<uint16_t> ciphers = WithoutGrease(hello.cipher_suites);
+  std::vector<uint16_t> exts = WithoutGrease(hello.extension_types);
+  const bool has_sni = std::find(exts.begin(), exts.end(), kExtServerName) != exts.end();
+
+  parts.a.push_back(static_cast<char>(transport));
+  parts.a += Ja4Version(hello);
+  parts.a.push_back(has_sni ? 'd' : 'i');
+  AppendCount(parts.a, ciphers.size());
+  AppendCount(parts.a, exts.size());
+  parts.a += Ja4Alpn(hello);
+
+  std::sort(ciphers.begin(), ciphers.end());
+  parts.b = HexList(ciphers);
+  parts.b_empty = ciphers.empty();
+
+  std::erase_if(exts, [](uint16_t e) { return e == kExtServerName || e == kExtAlpn; });
+  std::sort(exts.begin(), exts.end());
+  parts.c = HexList(exts);
+  parts.c_empty = exts.empty();
+  const std::vector<uint16_t> sigalgs = WithoutGrease(hello.signature_algorithms);
+  if (!sigalgs.empty()) {
+    parts.c.push_back('_');
+    parts.c += HexList(sigalgs);
+  }
+  return parts;
+}
+
+std::string TruncatedSha256(std::string_view input) {
+  return HexDigest(EVP_sha256(), input).substr(0, kJa4HashLength);
+}
+
+}  // namespace
+
+std::string Ja3String(const ClientHello& hello) {
+  std::string s = std::to_string(hello.legacy_version);
+  s.push_back(',');
+  AppendDecimalList(s, hello.cipher_suites, true);
+  s.push_back(',');
+  AppendDecimalList(s, hello.extension_types, true);
+  s.push_back(',');
+  AppendDecimalList(s, hello.supported_groups, true);
+  s.push_back(',');
+  AppendDecimalList(s, hello.ec_point_formats, false);
+  return s;
+}
+
+std::string Ja3(const ClientHello& hello) { return HexDigest(EVP_md5(), Ja3String(hello)); }
+
+std::string Ja4(const ClientHello& hello, Ja4Transport transport) {
+  const Ja4Parts parts = BuildJa4(hello, transport);
+  std::string out = parts.a;
+  out.push_back('_');
+  out += parts.b_empty ? std::string(kJa4EmptyHash) : TruncatedSha256(parts.b);
+  out.push_back('_');
+  out += parts.c_empty ? std::string(kJa4EmptyHash) : TruncatedSha256(parts.c);
+  return out;
+}
+
+std::string Ja4Raw(const ClientHello& hello, Ja4Transport transport) {
+  const Ja4Parts parts = BuildJa4(hello, transport);
+  return parts.a + "_" + parts.b + "_" + parts.c;
+}
+
+}  // namespace vigil::agent::analyzers::tls
