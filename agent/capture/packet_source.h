@@ -11,8 +11,8 @@ namespace vigil::agent::capture {
 
 /// One captured packet. `data` stays valid until the next call to Next().
 struct Packet {
-  int64_t ts_ns = 0;            ///< capture time, nanoseconds since the Unix epoch (UTC)
-  uint32_t wire_len = 0;        ///< length on the wire (may exceed data.size() with a snaplen)
+  int64_t ts_ns = 0;      ///< capture time, nanoseconds since the Unix epoch (UTC)
+  uint32_t wire_len = 0;  ///< length on the wire (may exceed data.size() with a snaplen)
   std::span<const uint8_t> data;
 };
 

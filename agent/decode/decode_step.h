@@ -1,0 +1,169 @@
+#pragma once
+// The uniform decoder interface behind Decoder (internal to agent/decode).
+// A decoder consumes its own header from `data`, records what it found in the
+// Context, and answers with a Step: the key that selects the next decoder in
+// the registry table (an ethertype, an IP protocol, a UDP port, ...) and the
+// bytes that decoder gets. Decoders never name their children; the table in
+// registry.cpp does. No decoder allocates, throws or keeps state beyond the
+// Context (IP fragments go to the FragmentReassembler the Context points to).
+//
+// Used by the capture thread only. Not thread-safe.
+
+#include <cstdint>
+#include <span>
+
+#include "agent/decode/anomaly.h"
+#include "agent/decode/decoder.h"
+#include "agent/decode/packet.h"
+
+namespace vigil::agent::decode {
+
+class FragmentReassembler;
+
+enum class Protocol : uint8_t {
+  kEthernet,
+  kLlc,  ///< 802.3 length frame with LLC (and possibly SNAP)
+  kVlan,
+  kMpls,
+  kPppoe,
+  kPpp,  ///< PPP frame (inside PPTP GRE)
+  kSll,
+  kSll2,
+  kNull,  ///< DLT_NULL (host byte order family)
+  kLoop,  ///< DLT_LOOP (network byte order family)
+  kRawIp,
+  kIpv4,
+  kIpv6,
+  kTcp,
+  kUdp,
+  kIcmp,
+  kIcmpv6,
+  kSctp,
+  kGre,
+  kErspan2,
+  kErspan3,
+  kVxlan,
+  kGeneve,
+  kTeredo,
+  kGtpU,
+  kNonIp,  ///< terminal: a well-formed frame carrying no IP
+  kCount
+};
+
+struct Context {
+  DecodedPacket& pkt;
+  const DecoderOptions& options;
+  DecodeStats& stats;
+  FragmentReassembler& fragments;
+  int64_t ts_ns = 0;
+  /// Bytes on the wire from the start of the data handed to the decoder
+  /// (differs from data.size() when the snap length cut the frame).
+  uint32_t wire_remaining = 0;
+  /// Set by a tunnel decoder; the next IP layer is marked as carried by it.
+  TunnelType pending_tunnel = TunnelType::kNone;
+  /// The data being decoded is a reassembled datagram.
+  bool reassembled = false;
+  uint8_t vlan_depth = 0;
+
+  void Note(Anomaly a) { ++stats.anomalies[static_cast<size_t>(a)]; }
+  bool HasLayer() const { return pkt.layer_count > 0; }
+  Layer& CurrentLayer() { return pkt.layers[pkt.layer_count - 1]; }
+};
+
+struct Step {
+  enum class Kind : uint8_t {
+    kByKey,    ///< look up (this protocol, key) [or alt_key] in the registry
+    kByProto,  ///< continue with `proto` directly (e.g. a reassembled datagram)
+    kDone,     ///< nothing further to decode; the packet is complete
+    kNonIp,    ///< a well-formed frame without IP
+    kFail,     ///< malformed: count `anomaly`, keep the layers completed so far
+    kPending,  ///< an IP fragment was stored for reassembly
+  };
+  Kind kind = Kind::kDone;
+  bool has_alt_key = false;
+  Protocol proto = Protocol::kNonIp;
+  Anomaly anomaly = Anomaly::kCount;
+  uint32_t key = 0;
+  uint32_t alt_key = 0;
+  uint32_t next_wire = 0;
+  std::span<const uint8_t> next;
+
+  static Step ByKey(uint32_t key, std::span<const uint8_t> next, uint32_t next_wire) {
+    Step s;
+    s.kind = Kind::kByKey;
+    s.key = key;
+    s.next = next;
+    s.next_wire = next_wire;
+    return s;
+  }
+  static Step ByProto(Protocol p, std::span<const uint8_t> next, uint32_t next_wire) {
+    Step s;
+    s.kind = Kind::kByProto;
+    s.proto = p;
+    s.next = next;
+    s.next_wire = next_wire;
+    return s;
+  }
+  static Step Done() { return Step{}; }
+  static Step NonIp() {
+    Step s;
+    s.kind = Kind::kNonIp;
+    return s;
+  }
+  static Step Fail(Anomaly a) {
+    Step s;
+    s.kind = Kind::kFail;
+    s.anomaly = a;
+    return s;
+  }
+  static Step Pending() {
+    Step s;
+    s.kind = Kind::kPending;
+    return s;
+  }
+};
+
+/// Advances past `n` header bytes (n <= data.size()).
+inline Step NextByKey(const Context& ctx, std::span<const uint8_t> data, size_t n, uint32_t key) {
+  uint32_t wire = ctx.wire_remaining > n ? ctx.wire_remaining - static_cast<uint32_t>(n) : 0;
+  return Step::ByKey(key, data.subspan(n), wire);
+}
+
+using DecodeFn = Step (*)(Context& ctx, std::span<const uint8_t> data);
+
+// One function per protocol, each in its own file.
+Step DecodeEthernet(Context& ctx, std::span<const uint8_t> data);
+Step DecodeLlc(Context& ctx, std::span<const uint8_t> data);
+Step DecodeVlan(Context& ctx, std::span<const uint8_t> data);
+Step DecodeMpls(Context& ctx, std::span<const uint8_t> data);
+Step DecodePppoe(Context& ctx, std::span<const uint8_t> data);
+Step DecodePpp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeSll(Context& ctx, std::span<const uint8_t> data);
+Step DecodeSll2(Context& ctx, std::span<const uint8_t> data);
+Step DecodeNull(Context& ctx, std::span<const uint8_t> data);
+Step DecodeLoop(Context& ctx, std::span<const uint8_t> data);
+Step DecodeRawIp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeIpv4(Context& ctx, std::span<const uint8_t> data);
+Step DecodeIpv6(Context& ctx, std::span<const uint8_t> data);
+Step DecodeTcp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeUdp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeIcmp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeIcmpv6(Context& ctx, std::span<const uint8_t> data);
+Step DecodeSctp(Context& ctx, std::span<const uint8_t> data);
+Step DecodeGre(Context& ctx, std::span<const uint8_t> data);
+Step DecodeErspan2(Context& ctx, std::span<const uint8_t> data);
+Step DecodeErspan3(Context& ctx, std::span<const uint8_t> data);
+Step DecodeVxlan(Context& ctx, std::span<const uint8_t> data);
+Step DecodeGeneve(Context& ctx, std::span<const uint8_t> data);
+Step DecodeTeredo(Context& ctx, std::span<const uint8_t> data);
+Step DecodeGtpU(Context& ctx, std::span<const uint8_t> data);
+
+/// Registry lookups (registry.cpp).
+DecodeFn DecoderFor(Protocol p);
+/// The child of `parent` for `key`, or false if the table has none.
+bool LookupChild(Protocol parent, uint32_t key, Protocol* child);
+/// The anomaly counted when `parent` has no child for a key (kCount: none,
+/// the packet simply ends there, e.g. a UDP port without a tunnel).
+Anomaly UnknownChildAnomaly(Protocol parent);
+
+}  // namespace vigil::agent::decode

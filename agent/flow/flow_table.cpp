@@ -1,0 +1,734 @@
+#include "agent/flow/flow_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "agent/analyzers/record_time.h"
+#include "agent/flow/address_space.h"
+#include "agent/flow/community_id.h"
+#include "agent/flow/history.h"
+#include "agent/flow/server_ports.h"
+#include "agent/flow/tunnel_table.h"
+#include "agent/flow/uid.h"
+
+namespace vigil::agent::flow {
+namespace {
+
+using decode::kProtoIcmp;
+using decode::kProtoIcmpv6;
+using decode::kProtoSctp;
+using decode::kProtoTcp;
+using decode::kProtoUdp;
+
+constexpr size_t kMaxTunnels = 65536;
+constexpr int64_t kTunnelIdleNs = 24LL * 3600 * 1'000'000'000;  // Zeek Tunnel::ip_tunnel_timeout
+constexpr size_t kMaxTunnelParents = 4;
+constexpr size_t kMaxAnalyzerAnomalyNames = 256;
+constexpr uint32_t kUdpHistOrigData = 0x1;  // Zeek's UDP history masks
+constexpr uint32_t kUdpHistRespData = 0x2;
+
+// Analyzer bookkeeping kept next to each analyzer.
+constexpr uint8_t kAnalyzerGaveUp = 0x1;
+constexpr uint8_t kAnalyzerRecognized = 0x2;
+
+size_t NextPow2(size_t n) {
+  size_t p = 16;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+bool IsIcmp(const FlowKey& key) { return key.proto == kProtoIcmp || key.proto == kProtoIcmpv6; }
+
+vigil::v1::Transport TransportOf(uint8_t proto) {
+  switch (proto) {
+    case kProtoTcp:
+      return vigil::v1::TRANSPORT_TCP;
+    case kProtoUdp:
+      return vigil::v1::TRANSPORT_UDP;
+    case kProtoIcmp:
+    case kProtoIcmpv6:
+      return vigil::v1::TRANSPORT_ICMP;
+    default:
+      return vigil::v1::TRANSPORT_OTHER;
+  }
+}
+
+vigil::v1::ConnState ConnStateEnum(const char* s) {
+  static constexpr std::pair<const char*, vigil::v1::ConnState> kStates[] = {
+      {"S0", vigil::v1::CONN_STATE_S0},         {"S1", vigil::v1::CONN_STATE_S1},
+      {"SF", vigil::v1::CONN_STATE_SF},         {"REJ", vigil::v1::CONN_STATE_REJ},
+      {"S2", vigil::v1::CONN_STATE_S2},         {"S3", vigil::v1::CONN_STATE_S3},
+      {"RSTO", vigil::v1::CONN_STATE_RSTO},     {"RSTR", vigil::v1::CONN_STATE_RSTR},
+      {"RSTOS0", vigil::v1::CONN_STATE_RSTOS0}, {"RSTRH", vigil::v1::CONN_STATE_RSTRH},
+      {"SH", vigil::v1::CONN_STATE_SH},         {"SHR", vigil::v1::CONN_STATE_SHR},
+      {"OTH", vigil::v1::CONN_STATE_OTH}};
+  for (const auto& [name, value] : kStates) {
+    if (std::strcmp(name, s) == 0) return value;
+  }
+  return vigil::v1::CONN_STATE_OTH;
+}
+
+void SetAddr(std::string* out, const decode::IpAddr& a, bool ipv6) {
+  if (ipv6) {
+    out->assign(reinterpret_cast<const char*>(a.bytes.data()), 16);
+  } else {
+    out->assign(reinterpret_cast<const char*>(a.bytes.data() + 12), 4);
+  }
+}
+
+std::span<const uint8_t> AddrSpan(const decode::IpAddr& a, bool ipv6) {
+  return ipv6 ? std::span<const uint8_t>(a.bytes.data(), 16)
+              : std::span<const uint8_t>(a.bytes.data() + 12, 4);
+}
+
+}  // namespace
+
+std::string_view EndCauseName(EndCause cause) {
+  switch (cause) {
+    case EndCause::kClosed:
+      return "closed";
+    case EndCause::kIdleTimeout:
+      return "idle_timeout";
+    case EndCause::kEvicted:
+      return "evicted";
+    case EndCause::kShutdown:
+      return "shutdown";
+    default:
+      return "unknown";
+  }
+}
+
+std::string_view EvictionReasonName(TimerClass cls) {
+  switch (cls) {
+    case TimerClass::kAttempt:
+      return "attempt";
+    case TimerClass::kClosing:
+      return "closing";
+    case TimerClass::kHandshake:
+      return "handshake";
+    case TimerClass::kOther:
+      return "other";
+    case TimerClass::kIcmp:
+      return "icmp";
+    case TimerClass::kUdp:
+      return "udp";
+    case TimerClass::kTcpIdle:
+      return "tcp";
+    default:
+      return "unknown";
+  }
+}
+
+void FlowAnalyzerContext::EmitRecord(vigil::v1::Event&& event) {
+  table_.EmitFromAnalyzer(index_, std::move(event));
+}
+
+void FlowAnalyzerContext::Anomaly(std::string_view name) { table_.AnalyzerAnomaly(name); }
+
+FlowTable::FlowTable(const FlowTableOptions& options, exporter::RecordSink& sink,
+                     AnalyzerFactory analyzers)
+    : options_(options),
+      sink_(sink),
+      analyzer_factory_(std::move(analyzers)),
+      tcp_(*this, options.tcp),
+      tunnels_(std::make_unique<TunnelTable>(options.seed, kMaxTunnels, kTunnelIdleNs)) {
+  options_.max_flows = std::max<uint32_t>(options_.max_flows, 1);
+  index_.assign(NextPow2(static_cast<size_t>(options_.max_flows) * 2), kNil);
+  index_mask_ = index_.size() - 1;
+}
+
+FlowTable::~FlowTable() {
+  // Records are only written by FlushAll(); here we just free what is left.
+  for (uint32_t i = 0; i < allocated_; ++i) {
+    Flow& f = At(i);
+    delete f.ext;
+    f.ext = nullptr;
+  }
+}
+
+size_t FlowTable::BytesPerFlowSlot() const {
+  return sizeof(Flow) + index_.size() * sizeof(uint32_t) / options_.max_flows;
+}
+
+std::string FlowTable::Uid(const Flow& flow) const {
+  return FlowUid(options_.seed, flow.key, flow.start_ns);
+}
+
+// ---- index ---------------------------------------------------------------
+
+uint32_t FlowTable::Find(const FlowKey& key, uint64_t hash) const {
+  for (uint64_t s = hash & index_mask_;; s = (s + 1) & index_mask_) {
+    const uint32_t i = index_[s];
+    if (i == kNil) return kNil;
+    if (At(i).key == key) return i;
+  }
+}
+
+void FlowTable::IndexInsert(uint32_t index, uint64_t hash) {
+  uint64_t s = hash & index_mask_;
+  while (index_[s] != kNil) s = (s + 1) & index_mask_;
+  index_[s] = index;
+}
+
+void FlowTable::IndexErase(uint32_t index) {
+  uint64_t s = HashKey(At(index).key, options_.seed) & index_mask_;
+  while (index_[s] != index) s = (s + 1) & index_mask_;
+  // Backward-shift deletion keeps probe sequences intact without tombstones.
+  uint64_t hole = s;
+  for (uint64_t j = (hole + 1) & index_mask_; index_[j] != kNil; j = (j + 1) & index_mask_) {
+    const uint64_t home = HashKey(At(index_[j]).key, options_.seed) & index_mask_;
+    const bool between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!between) {
+      index_[hole] = index_[j];
+      hole = j;
+    }
+  }
+  index_[hole] = kNil;
+}
+
+// ---- timer classes -------------------------------------------------------
+
+void FlowTable::Link(uint32_t index, TimerClass cls) {
+  Flow& f = At(index);
+  ClassList& list = classes_[static_cast<size_t>(cls)];
+  f.timer_class = static_cast<uint8_t>(cls);
+  f.prev = list.tail;
+  f.next = kNil;
+  if (list.tail != kNil) At(list.tail).next = index;
+  list.tail = index;
+  if (list.head == kNil) list.head = index;
+}
+
+void FlowTable::Unlink(uint32_t index) {
+  Flow& f = At(index);
+  if (f.timer_class >= kTimerClassCount) return;
+  ClassList& list = classes_[f.timer_class];
+  if (f.prev != kNil) At(f.prev).next = f.next;
+  if (f.next != kNil) At(f.next).prev = f.prev;
+  if (list.head == index) list.head = f.next;
+  if (list.tail == index) list.tail = f.prev;
+  f.prev = f.next = kNil;
+  f.timer_class = static_cast<uint8_t>(TimerClass::kCount);
+}
+
+TimerClass FlowTable::ClassOf(const Flow& f) const {
+  switch (f.key.proto) {
+    case kProtoTcp: {
+      if (f.Has(flow_flags::kCloseComplete)) return TimerClass::kClosing;
+      const TcpEndpoint& o = f.tcp[f.orig_side];
+      const TcpEndpoint& r = f.tcp[f.orig_side ^ 1];
+      if (f.Has(flow_flags::kAttemptTimer) &&
+          (o.state == kTcpSynSent || o.state == kTcpSynAckSent) && r.state == kTcpInactive) {
+        return TimerClass::kAttempt;
+      }
+      if (!f.Has(flow_flags::kLeftHandshake)) return TimerClass::kHandshake;
+      return TimerClass::kTcpIdle;
+    }
+    case kProtoUdp:
+      return TimerClass::kUdp;
+    default:
+      return IsIcmp(f.key) ? TimerClass::kIcmp : TimerClass::kOther;
+  }
+}
+
+int64_t FlowTable::Deadline(const Flow& f) const {
+  const FlowTimeouts& t = options_.timeouts;
+  switch (static_cast<TimerClass>(f.timer_class)) {
+    case TimerClass::kAttempt:
+      return f.anchor_ns + t.tcp_handshake_ns;
+    case TimerClass::kClosing:
+      return f.anchor_ns + t.tcp_closed_ns;
+    case TimerClass::kHandshake:
+      return f.last_ns + t.tcp_handshake_ns;
+    case TimerClass::kOther:
+      return f.last_ns + t.other_idle_ns;
+    case TimerClass::kIcmp:
+      return f.last_ns + t.icmp_idle_ns;
+    case TimerClass::kUdp:
+      return f.last_ns + t.udp_idle_ns;
+    case TimerClass::kTcpIdle:
+      return f.last_ns + t.tcp_idle_ns;
+    default:
+      return INT64_MAX;
+  }
+}
+
+void FlowTable::Touch(uint32_t index, int64_t previous_last_ns) {
+  Flow& f = At(index);
+  const TimerClass cls = ClassOf(f);
+  const bool anchored = cls == TimerClass::kAttempt || cls == TimerClass::kClosing;
+  if (static_cast<uint8_t>(cls) != f.timer_class) {
+    Unlink(index);
+    Link(index, cls);
+  } else if (!anchored && f.last_ns != previous_last_ns) {
+    Unlink(index);
+    Link(index, cls);
+  }
+}
+
+void FlowTable::Advance(int64_t now_ns) {
+  if (now_ns > now_ns_) now_ns_ = now_ns;
+  for (size_t c = 0; c < kTimerClassCount; ++c) {
+    while (classes_[c].head != kNil) {
+      const uint32_t head = classes_[c].head;
+      if (Deadline(At(head)) > now_ns_) break;
+      End(head, c == static_cast<size_t>(TimerClass::kClosing) ? EndCause::kClosed
+                                                               : EndCause::kIdleTimeout);
+    }
+  }
+  tunnels_->Expire(now_ns_);
+  stats_.tunnels_active = tunnels_->size();
+}
+
+// ---- lifecycle -----------------------------------------------------------
+
+void FlowTable::EvictOne() {
+  for (size_t c = 0; c < kTimerClassCount; ++c) {
+    if (classes_[c].head != kNil) {
+      ++stats_.evictions[c];
+      End(classes_[c].head, EndCause::kEvicted);
+      return;
+    }
+  }
+}
+
+uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Layer& layer, int side,
+                           int64_t ts_ns) {
+  if (active_ >= options_.max_flows) EvictOne();
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    if ((allocated_ & (kChunkSize - 1)) == 0) {
+      chunks_.push_back(std::make_unique<Flow[]>(kChunkSize));
+    }
+    index = allocated_++;
+  }
+  Flow& f = At(index);
+  f = Flow();
+  f.key = key;
+  f.start_ns = f.last_ns = f.anchor_ns = ts_ns;
+  f.orig_side = static_cast<uint8_t>(side);
+  if (layer.ip_version == 6) f.Set(flow_flags::kIpv6);
+
+  // Zeek's choice of originator for a connection's first packet.
+  bool flip = false;
+  if (key.proto == kProtoTcp) {
+    const bool syn = layer.tcp_flags & decode::tcp_flags::kSyn;
+    const bool ack = layer.tcp_flags & decode::tcp_flags::kAck;
+    if (syn && ack) {
+      flip = true;  // a SYN-ACK comes from the responder
+    } else if (!syn && IsLikelyServerPort(kProtoTcp, layer.src_port)) {
+      flip = !IsLikelyServerPort(kProtoTcp, layer.dst_port) || layer.src_port < layer.dst_port;
+    }
+  } else if (key.proto == kProtoUdp) {
+    flip = IsLikelyServerPort(kProtoUdp, layer.src_port) &&
+           !IsLikelyServerPort(kProtoUdp, layer.dst_port);
+  }
+  const bool to_broadcast = layer.dst.IsV4Mapped() && layer.dst.bytes[12] == 0xFF &&
+                            layer.dst.bytes[13] == 0xFF && layer.dst.bytes[14] == 0xFF &&
+                            layer.dst.bytes[15] == 0xFF;
+  if (flip && !to_broadcast) {
+    f.orig_side ^= 1;
+    AddHistory(f, '^');
+  }
+
+  IndexInsert(index, hash);
+  ++active_;
+  ++stats_.flows_created;
+  stats_.flows_active = active_;
+  return index;
+}
+
+void FlowTable::End(uint32_t index, EndCause cause) {
+  Flow& f = At(index);
+  if (f.ext != nullptr) {
+    auto& list = f.ext->analyzers;
+    for (auto& a : list) a->OnFlowEnd(now_ns_);
+  }
+  EmitConn(f, /*interim=*/false, cause);
+  Unlink(index);
+  IndexErase(index);
+  delete f.ext;
+  f.ext = nullptr;
+  free_.push_back(index);
+  --active_;
+  stats_.flows_active = active_;
+  ++stats_.flows_ended[static_cast<size_t>(cause)];
+}
+
+void FlowTable::FlushAll(EndCause cause) {
+  for (size_t c = 0; c < kTimerClassCount; ++c) {
+    while (classes_[c].head != kNil) End(classes_[c].head, cause);
+  }
+}
+
+// ---- packets -------------------------------------------------------------
+
+void FlowTable::Process(const decode::DecodedPacket& packet) {
+  Advance(packet.ts_ns);
+  const std::string* parent = nullptr;
+  std::string parent_uid;
+  for (int i = 0; i < packet.layer_count; ++i) {
+    const decode::Layer& layer = packet.layers[i];
+    if (i + 1 == packet.layer_count) {
+      ProcessLayer(packet, layer, parent);
+      break;
+    }
+    // An outer layer: a UDP tunnel is a flow of its own and the parent of
+    // what it carries; an IP-level tunnel is only named.
+    if (layer.proto == kProtoUdp && layer.transport_ok) {
+      const uint32_t outer = ProcessLayer(packet, layer, parent);
+      if (outer == kNil) return;
+      parent_uid = Uid(At(outer));
+    } else {
+      parent_uid = tunnels_->Uid(layer.src, layer.dst, packet.layers[i + 1].tunnel, packet.ts_ns);
+    }
+    parent = &parent_uid;
+  }
+}
+
+uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const decode::Layer& layer,
+                                 const std::string* tunnel_parent) {
+  ++stats_.packets;
+  const uint8_t proto = layer.proto;
+  uint16_t sport = 0, dport = 0;
+  bool one_way = false;
+  const bool icmp = (proto == kProtoIcmp && layer.ip_version == 4) ||
+                    (proto == kProtoIcmpv6 && layer.ip_version == 6);
+  if (proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp || icmp) {
+    if (!layer.transport_ok) {
+      ++stats_.packets_without_flow;  // truncated or malformed transport header
+      return kNil;
+    }
+    if (icmp) {
+      const IcmpPorts m = MapIcmp(proto, layer.icmp_type, layer.icmp_code);
+      sport = m.src;
+      dport = m.dst;
+      one_way = m.one_way;
+    } else {
+      sport = layer.src_port;
+      dport = layer.dst_port;
+    }
+  } else if (proto == 59 && layer.ip_version == 6) {
+    ++stats_.packets_without_flow;  // IPv6 "no next header": nothing to track
+    return kNil;
+  }
+  uint16_t vlan0 = 0, vlan1 = 0;
+  if (options_.include_vlan_in_key) {
+    if (packet.vlan_count > 0) vlan0 = packet.vlans[0];
+    if (packet.vlan_count > 1) vlan1 = packet.vlans[1];
+  }
+  bool src_first = true;
+  const FlowKey key =
+      MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan0, vlan1, &src_first);
+  const int side = src_first ? 0 : 1;
+  const uint64_t hash = HashKey(key, options_.seed);
+  const int64_t ts = packet.ts_ns;
+
+  uint32_t index = Find(key, hash);
+  if (index != kNil && proto == kProtoTcp && TcpTracker::IsReuse(At(index), layer)) {
+    End(index, EndCause::kClosed);
+    ++stats_.flows_reused;
+    index = kNil;
+  }
+  if (index == kNil) index = Create(key, hash, layer, side, ts);
+  Flow& f = At(index);
+
+  if (tunnel_parent != nullptr) {
+    FlowExt& ext = f.Ext();
+    if (std::find(ext.tunnel_parents.begin(), ext.tunnel_parents.end(), *tunnel_parent) ==
+            ext.tunnel_parents.end() &&
+        ext.tunnel_parents.size() < kMaxTunnelParents) {
+      ext.tunnel_parents.push_back(*tunnel_parent);
+    }
+  }
+
+  const int64_t previous_last = f.last_ns;
+  bool counted = true;
+  if (proto == kProtoTcp) {
+    counted = tcp_.Process(f, index, side, layer, ts);
+  } else if (proto == kProtoUdp) {
+    ProcessUdp(f, index, side, layer, ts);  // Zeek counts UDP packets even with a bad checksum
+  } else if (icmp) {
+    if (layer.l4_checksum == decode::ChecksumState::kBad) {
+      counted = false;
+    } else {
+      ProcessIcmp(f, side, layer, ts);
+    }
+  } else {
+    f.last_ns = ts;
+    f.dgram.bytes[side] += layer.payload_len;
+    f.Set(side == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
+  }
+  if (counted) {
+    ++f.pkts[side];
+    f.ip_bytes[side] += layer.ip_total_len;
+  } else {
+    ++stats_.packets_bad_checksum;
+  }
+  Touch(index, previous_last);
+  CheckInterim(f, ts);
+  return index;
+}
+
+void FlowTable::ProcessUdp(Flow& f, uint32_t index, int side, const decode::Layer& layer,
+                           int64_t ts) {
+  const bool is_orig = side == f.orig_side;
+  if (layer.l4_checksum == decode::ChecksumState::kBad) {
+    ScaledHistory(f, side, kScaledChecksum, is_orig ? 'C' : 'c');
+    return;
+  }
+  f.last_ns = ts;
+  CheckHistory(f, is_orig ? kUdpHistOrigData : kUdpHistRespData, is_orig ? 'D' : 'd');
+  f.dgram.bytes[side] += layer.udp_length >= 8 ? layer.udp_length - 8u : 0u;
+  f.Set(side == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
+  if (!layer.payload.empty()) {
+    EnsureAnalyzers(f, index, side, layer.payload);
+    Feed(f, side, layer.payload, ts);
+  }
+}
+
+void FlowTable::ProcessIcmp(Flow& f, int side, const decode::Layer& layer, int64_t ts) {
+  f.last_ns = ts;
+  f.dgram.bytes[side] += layer.payload_len;
+  f.Set(side == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
+}
+
+// ---- records -------------------------------------------------------------
+
+void FlowTable::CountersOf(const Flow& f, Counters* c) const {
+  for (int role = 0; role < 2; ++role) {
+    const int side = role == 0 ? f.orig_side : f.orig_side ^ 1;
+    c->bytes[role] = f.key.proto == kProtoTcp ? TcpTracker::Size(f, side) : f.dgram.bytes[side];
+    c->pkts[role] = f.pkts[side];
+    c->ip_bytes[role] = f.ip_bytes[side];
+  }
+  c->missed = f.ext != nullptr ? f.ext->missed_bytes : 0;
+}
+
+void FlowTable::FillHeader(const Flow& f, vigil::v1::Event& event) const {
+  const bool ipv6 = f.Has(flow_flags::kIpv6);
+  const int o = f.orig_side, r = f.orig_side ^ 1;
+  event.set_uid(Uid(f));
+  if (!event.has_ts()) analyzers::SetTimestamp(event.mutable_ts(), f.start_ns);
+  vigil::v1::FlowKey* id = event.mutable_id();
+  SetAddr(id->mutable_orig_addr(), f.key.addr[o], ipv6);
+  SetAddr(id->mutable_resp_addr(), f.key.addr[r], ipv6);
+  id->set_orig_port(f.key.port[o]);
+  id->set_resp_port(f.key.port[r]);
+  id->set_transport(TransportOf(f.key.proto));
+  id->set_ip_proto(f.key.proto);
+}
+
+void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
+  vigil::v1::Event event;
+  FillHeader(f, event);
+  vigil::v1::FlowRecord* rec = event.mutable_flow();
+  const int o = f.orig_side, r = f.orig_side ^ 1;
+  const bool ipv6 = f.Has(flow_flags::kIpv6);
+
+  if (f.ext != nullptr) {
+    for (const std::string& s : f.ext->services) rec->add_services(s);
+    for (const std::string& p : f.ext->tunnel_parents) rec->add_tunnel_parents(p);
+  }
+  if (f.last_ns > f.start_ns)
+    analyzers::SetDuration(rec->mutable_duration(), f.last_ns - f.start_ns);
+
+  Counters c;
+  CountersOf(f, &c);
+  vigil::v1::FlowCounters* totals = rec->mutable_totals();
+  totals->set_orig_bytes(c.bytes[0]);
+  totals->set_resp_bytes(c.bytes[1]);
+  totals->set_orig_pkts(c.pkts[0]);
+  totals->set_orig_ip_bytes(c.ip_bytes[0]);
+  totals->set_resp_pkts(c.pkts[1]);
+  totals->set_resp_ip_bytes(c.ip_bytes[1]);
+  totals->set_missed_bytes(c.missed);
+
+  if (interim || (f.ext != nullptr && f.ext->has_interim)) {
+    const Counters& prev = f.Ext().reported;
+    vigil::v1::FlowCounters* delta = rec->mutable_delta();
+    delta->set_orig_bytes(c.bytes[0] - std::min(c.bytes[0], prev.bytes[0]));
+    delta->set_resp_bytes(c.bytes[1] - std::min(c.bytes[1], prev.bytes[1]));
+    delta->set_orig_pkts(c.pkts[0] - prev.pkts[0]);
+    delta->set_orig_ip_bytes(c.ip_bytes[0] - prev.ip_bytes[0]);
+    delta->set_resp_pkts(c.pkts[1] - prev.pkts[1]);
+    delta->set_resp_ip_bytes(c.ip_bytes[1] - prev.ip_bytes[1]);
+    delta->set_missed_bytes(c.missed - std::min(c.missed, prev.missed));
+    if (interim) {
+      f.ext->reported = c;
+      f.ext->has_interim = true;
+    }
+  }
+
+  if (f.key.proto == kProtoTcp) {
+    rec->set_conn_state(ConnStateEnum(TcpTracker::ConnState(f)));
+  } else if (f.key.proto == kProtoUdp) {
+    const bool oa = f.Has(o == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
+    const bool ra = f.Has(r == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
+    rec->set_conn_state(oa ? (ra ? vigil::v1::CONN_STATE_SF : vigil::v1::CONN_STATE_S0)
+                           : (ra ? vigil::v1::CONN_STATE_SHR : vigil::v1::CONN_STATE_OTH));
+  } else {
+    rec->set_conn_state(vigil::v1::CONN_STATE_OTH);
+  }
+  rec->set_history(HistoryString(f));
+  if (f.key.vlan[0] != 0) rec->add_vlans(f.key.vlan[0]);
+  if (f.key.vlan[1] != 0) rec->add_vlans(f.key.vlan[1]);
+
+  CommunityIdTuple tuple;
+  tuple.saddr = AddrSpan(f.key.addr[o], ipv6);
+  tuple.daddr = AddrSpan(f.key.addr[r], ipv6);
+  tuple.proto = f.key.proto;
+  tuple.sport = f.key.port[o];
+  tuple.dport = f.key.port[r];
+  tuple.has_ports = CommunityIdUsesPorts(f.key.proto);
+  tuple.one_way = f.key.one_way != 0;
+  rec->set_community_id(CommunityId(tuple, options_.community_id_seed));
+
+  if (interim) {
+    rec->set_interim(true);
+    rec->set_end_reason(vigil::v1::END_REASON_ACTIVE_TIMEOUT);
+  } else {
+    switch (cause) {
+      case EndCause::kClosed:
+        rec->set_end_reason(vigil::v1::END_REASON_CLOSED);
+        break;
+      case EndCause::kIdleTimeout:
+        rec->set_end_reason(vigil::v1::END_REASON_IDLE_TIMEOUT);
+        break;
+      case EndCause::kEvicted:
+        rec->set_end_reason(vigil::v1::END_REASON_EVICTED);
+        break;
+      default:
+        rec->set_end_reason(vigil::v1::END_REASON_SHUTDOWN);
+        break;
+    }
+  }
+  rec->set_local_orig(IsPrivateAddress(f.key.addr[o]));
+  rec->set_local_resp(IsPrivateAddress(f.key.addr[r]));
+
+  ++stats_.records_emitted;
+  if (interim) ++stats_.interim_records;
+  sink_.Emit(std::move(event));
+}
+
+void FlowTable::CheckInterim(Flow& f, int64_t ts) {
+  const int64_t active = options_.timeouts.active_ns;
+  if (active <= 0) return;
+  const int64_t due = f.start_ns + (static_cast<int64_t>(f.interims) + 1) * active;
+  if (ts < due) return;
+  EmitConn(f, /*interim=*/true, EndCause::kShutdown);
+  const int64_t periods = (ts - f.start_ns) / active;
+  f.interims = static_cast<uint16_t>(std::min<int64_t>(periods, 0xFFFF));
+}
+
+// ---- analyzers -----------------------------------------------------------
+
+void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
+                                std::span<const uint8_t> payload) {
+  if (f.Has(flow_flags::kAnalyzersChecked)) return;
+  f.Set(flow_flags::kAnalyzersChecked);
+  if (!analyzer_factory_) return;
+  analyzers::FlowInfo info;
+  info.transport = TransportOf(f.key.proto);
+  info.orig_port = f.key.port[f.orig_side];
+  info.resp_port = f.key.port[f.orig_side ^ 1];
+  info.ip_version = f.Has(flow_flags::kIpv6) ? 6 : 4;
+  info.resp_multicast = IsMulticastAddress(f.key.addr[f.orig_side ^ 1]);
+  info.first_dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
+  info.first_payload = payload;
+  auto context = std::make_unique<FlowAnalyzerContext>(*this, index);
+  auto list = analyzer_factory_(info, *context);
+  if (list.empty()) return;
+  FlowExt& ext = f.Ext();
+  ext.context = std::move(context);
+  ext.analyzers = std::move(list);
+  ext.analyzer_state.assign(ext.analyzers.size(), 0);
+}
+
+void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t ts) {
+  if (f.ext == nullptr || f.ext->analyzers.empty()) return;
+  FlowExt& ext = *f.ext;
+  const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
+  for (size_t i = 0; i < ext.analyzers.size();) {
+    if (ext.analyzer_state[i] & kAnalyzerGaveUp) {
+      ++i;
+      continue;
+    }
+    const analyzers::Verdict v = ext.analyzers[i]->OnData(dir, data, ts);
+    if (v == analyzers::Verdict::kRecognized) {
+      ext.analyzer_state[i] |= kAnalyzerRecognized;
+      const std::string_view service = ext.analyzers[i]->Service();
+      if (std::find(ext.services.begin(), ext.services.end(), service) == ext.services.end()) {
+        ext.services.emplace_back(service);
+      }
+    } else if (v == analyzers::Verdict::kGiveUp) {
+      if (ext.analyzer_state[i] & kAnalyzerRecognized) {
+        // Keep it: it may still have records to flush at the end.
+        ext.analyzer_state[i] |= kAnalyzerGaveUp;
+      } else {
+        ext.analyzers.erase(ext.analyzers.begin() + static_cast<ptrdiff_t>(i));
+        ext.analyzer_state.erase(ext.analyzer_state.begin() + static_cast<ptrdiff_t>(i));
+        continue;
+      }
+    }
+    ++i;
+  }
+}
+
+void FlowTable::EmitFromAnalyzer(uint32_t index, vigil::v1::Event&& event) {
+  FillHeader(At(index), event);
+  ++stats_.analyzer_records;
+  sink_.Emit(std::move(event));
+}
+
+void FlowTable::AnalyzerAnomaly(std::string_view name) {
+  for (auto& [n, count] : stats_.analyzer_anomalies) {
+    if (n == name) {
+      ++count;
+      return;
+    }
+  }
+  if (stats_.analyzer_anomalies.size() < kMaxAnalyzerAnomalyNames) {
+    stats_.analyzer_anomalies.emplace_back(std::string(name), 1);
+  }
+}
+
+void FlowTable::Deliver(Flow& f, uint32_t index, int side, std::span<const uint8_t> data,
+                        int64_t ts_ns) {
+  if (data.empty()) return;
+  EnsureAnalyzers(f, index, side, data);
+  Feed(f, side, data, ts_ns);
+}
+
+void FlowTable::Skipped(Flow& f, uint32_t index, int side, uint64_t len) {
+  (void)index;
+  if (f.ext == nullptr) return;
+  const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
+  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
+    if (!(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) f.ext->analyzers[i]->OnGap(dir, len);
+  }
+}
+
+void FlowTable::EndOfData(Flow& f, uint32_t index, int side) {
+  (void)index;
+  if (f.ext == nullptr) return;
+  const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
+  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
+    if (!(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) f.ext->analyzers[i]->OnEndOfData(dir);
+  }
+}
+
+bool FlowTable::KeepsStreamData(const Flow& f) const {
+  if (f.ext == nullptr) return false;
+  for (uint8_t s : f.ext->analyzer_state) {
+    if (!(s & kAnalyzerGaveUp)) return true;
+  }
+  return false;
+}
+
+void FlowTable::StreamBytesDropped(uint64_t len) { stats_.stream_bytes_dropped += len; }
+
+}  // namespace vigil::agent::flow
