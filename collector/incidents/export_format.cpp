@@ -400,8 +400,14 @@ std::string SyslogParamEscape(std::string_view value) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
-    if (c == '"' || c == '\\' || c == ']') out += '\\';
-    out += c;
+    if (c == '\n') {
+      out += "\\n";  // keeps every message on one line for line-based receivers and files
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      if (c == '"' || c == '\\' || c == ']') out += '\\';
+      out += c;
+    }
   }
   return out;
 }

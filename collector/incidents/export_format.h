@@ -74,7 +74,8 @@ std::string JsonQuote(
     std::string_view value);  ///< "..." with JSON escapes; invalid UTF-8 -> U+FFFD
 std::string CefHeaderEscape(std::string_view value);     ///< | and \ escaped; CR/LF -> space
 std::string CefExtensionEscape(std::string_view value);  ///< = and \ escaped; CR/LF -> \r \n
-std::string SyslogParamEscape(std::string_view value);   ///< " \ ] escaped (RFC 5424 6.3.3)
+std::string SyslogParamEscape(
+    std::string_view value);  ///< " \ ] escaped (RFC 5424 6.3.3); CR, LF as \r, \n
 /// RFC 5424 header fields are PRINTUSASCII without spaces, with a maximum length.
 std::string SyslogHeaderToken(std::string_view value, size_t max_len);
 

@@ -1,5 +1,6 @@
 #include "collector/incidents/time_text.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -115,6 +116,9 @@ std::expected<int64_t, StoreError> ParseRfc3339(std::string_view text) {
   if (month == 2 && day == 29 && !leap) return std::unexpected(BadTime(text, "not a leap year"));
   const int64_t days =
       DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  if (year < 1678 || year > 2261) {
+    return std::unexpected(BadTime(text, "outside the years 1678-2261"));
+  }
   if (pos == text.size()) return days * 86400 * kNsPerSecond;
 
   if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') {
@@ -165,6 +169,11 @@ std::expected<int64_t, StoreError> ParseRfc3339(std::string_view text) {
   }
   if (pos != text.size()) return std::unexpected(BadTime(text, "trailing characters"));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  // Nanoseconds in int64 reach from 1677 to 2262.
+  constexpr int64_t kMaxSeconds = INT64_MAX / kNsPerSecond - 1;
+  if (secs > kMaxSeconds || secs < -kMaxSeconds) {
+    return std::unexpected(BadTime(text, "outside the years 1678-2261"));
+  }
   return secs * kNsPerSecond + frac_ns;
 }
 

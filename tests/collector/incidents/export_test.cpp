@@ -109,6 +109,7 @@ TEST(ExportFormat, CefEscapesHeaderAndExtension) {
 
 TEST(ExportFormat, SyslogIsRfc5424WithEscapedStructuredData) {
   EXPECT_EQ(SyslogParamEscape("a\"b\\c]d"), "a\\\"b\\\\c\\]d");
+  EXPECT_EQ(SyslogParamEscape("two\nlines\r"), "two\\nlines\\r");
   EXPECT_EQ(SyslogHeaderToken("my host", 255), "myhost");
   EXPECT_EQ(SyslogHeaderToken("", 255), "-");
   const std::string msg = FormatSyslogMessage(SampleRow(), *DisplayZone::Load("UTC"),
