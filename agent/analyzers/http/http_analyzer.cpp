@@ -116,6 +116,27 @@ bool IsDetectMethod(std::string_view method) {
          std::end(kDetectMethods);
 }
 
+// Whether the first bytes of a side (`buffered` then `data`) can still begin
+// an HTTP request (orig) or status line (resp).
+bool PlausibleStart(Direction dir, std::string_view buffered, std::span<const uint8_t> data) {
+  constexpr size_t kLookahead = 24;
+  std::string head(buffered.substr(0, kLookahead));
+  const size_t more = std::min(kLookahead - head.size(), data.size());
+  head.append(reinterpret_cast<const char*>(data.data()), more);
+  std::string_view s = head;
+  while (!s.empty() && (s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
+  if (s.empty()) return true;
+  if (dir == Direction::kResp) {
+    constexpr std::string_view kPrefix = "HTTP/";
+    const size_t n = std::min(s.size(), kPrefix.size());
+    return s.substr(0, n) == kPrefix.substr(0, n);
+  }
+  size_t i = 0;
+  while (i < s.size() && IsTokenChar(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0) return false;
+  return i == s.size() || IsWs(s[i]);
+}
+
 }  // namespace
 
 std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx) {
@@ -217,6 +238,14 @@ void HttpAnalyzer::Feed(Direction dir, std::span<const uint8_t> data) {
         }
         [[fallthrough]];
       default: {
+        if (side.state == State::kStartLine && !recognized_ &&
+            !(dir == Direction::kOrig ? request_seen_ : response_seen_) &&
+            !PlausibleStart(dir, side.line, data)) {
+          // Another protocol: reject on its first bytes instead of waiting
+          // for a line that may never come.
+          NotHttp();
+          return;
+        }
         std::string_view line;
         if (!TakeLine(side, data, line)) return;
         HandleLine(dir, line);
@@ -233,6 +262,10 @@ bool HttpAnalyzer::TakeLine(Side& side, std::span<const uint8_t>& data, std::str
   const auto* nl = static_cast<const uint8_t*>(std::memchr(data.data(), '\n', data.size()));
   const size_t len = nl ? static_cast<size_t>(nl - data.data()) : data.size();
   const size_t line_total = side.line.size() + len;
+  if (!recognized_ && !request_seen_ && !response_seen_ && line_total > kMaxFirstLine) {
+    NotHttp();  // no request line is this long: not HTTP
+    return false;
+  }
   if ((in_header ? side.header_bytes : 0) + line_total > kMaxHeaderSection) {
     const Direction dir = &side == &sides_[0] ? Direction::kOrig : Direction::kResp;
     StopSide(dir, "http_header_too_long");

@@ -43,6 +43,9 @@ class HttpAnalyzer final : public Analyzer {
     kDetect,  ///< any port: a request and an "HTTP/" response must both be seen
   };
   static constexpr size_t kMaxHeaderSection = 64 * 1024;
+  /// Before anything was recognised, a first line longer than this means the
+  /// flow is not HTTP (browsers cap request lines well below it).
+  static constexpr size_t kMaxFirstLine = 16 * 1024;
   static constexpr size_t kMaxHeaders = 256;
   static constexpr size_t kMaxPendingRequests = 100;
   static constexpr size_t kSniffBytes = 64;

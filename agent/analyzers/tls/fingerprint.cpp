@@ -185,15 +185,21 @@ std::string Ja3String(const ClientHello& hello) {
   return s;
 }
 
-std::string Ja3(const ClientHello& hello) { return HexDigest(EVP_md5(), Ja3String(hello)); }
+std::string Ja3(const ClientHello& hello) { return Ja3Hash(Ja3String(hello)); }
+
+std::string Ja3Hash(std::string_view ja3_string) { return HexDigest(EVP_md5(), ja3_string); }
+
+std::string Ja4Hash(std::string_view list) {
+  return list.empty() ? std::string(kJa4EmptyHash) : TruncatedSha256(list);
+}
 
 std::string Ja4(const ClientHello& hello, Ja4Transport transport) {
   const Ja4Parts parts = BuildJa4(hello, transport);
   std::string out = parts.a;
   out.push_back('_');
-  out += parts.b_empty ? std::string(kJa4EmptyHash) : TruncatedSha256(parts.b);
+  out += parts.b_empty ? std::string(kJa4EmptyHash) : Ja4Hash(parts.b);
   out.push_back('_');
-  out += parts.c_empty ? std::string(kJa4EmptyHash) : TruncatedSha256(parts.c);
+  out += parts.c_empty ? std::string(kJa4EmptyHash) : Ja4Hash(parts.c);
   return out;
 }
 

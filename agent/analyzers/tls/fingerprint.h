@@ -13,6 +13,7 @@
 // Free functions: thread-safe.
 
 #include <string>
+#include <string_view>
 
 #include "agent/analyzers/tls/hello.h"
 
@@ -29,5 +30,10 @@ enum class Ja4Transport : char { kTcp = 't', kQuic = 'q', kDtls = 'd' };
 std::string Ja4(const ClientHello& hello, Ja4Transport transport);
 /// JA4_r: the same with the sorted lists left unhashed.
 std::string Ja4Raw(const ClientHello& hello, Ja4Transport transport);
+
+/// The hashing steps on their own (for reference vectors): MD5 hex of a JA3
+/// string, and JA4's truncated SHA-256 of a list ("000000000000" if empty).
+std::string Ja3Hash(std::string_view ja3_string);
+std::string Ja4Hash(std::string_view list);
 
 }  // namespace vigil::agent::analyzers::tls

@@ -389,14 +389,14 @@ void TlsAnalyzer::HandshakeMessage(Side& side, Direction dir, uint8_t type,
   switch (type) {
     case kClientHello:
       if (!parsed) {
-        Fail("tls_client_hello_too_long");
+        Fail("");  // counted as tls_handshake_message_too_long
         return;
       }
       OnClientHello(dir, body);
       break;
     case kServerHello:
       if (!parsed) {
-        Fail("tls_server_hello_too_long");
+        Fail("");  // counted as tls_handshake_message_too_long
         return;
       }
       OnServerHello(dir, body);
