@@ -1,0 +1,385 @@
+#include "collector/app/pipeline.h"
+
+#include <chrono>
+#include <string>
+
+#include "collector/app/log.h"
+#include "collector/engine/event_proto.h"
+#include "vigil/v1/ingest.pb.h"
+
+namespace vigil::collector::app {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t ToNs(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1'000'000'000 + t.nanos();
+}
+
+metrics::LogType MetricsLog(const vigil::v1::Event& e) {
+  switch (e.record_case()) {
+    case vigil::v1::Event::kDns:
+      return metrics::LogType::kDns;
+    case vigil::v1::Event::kTls:
+      return metrics::LogType::kSsl;
+    case vigil::v1::Event::kHttp:
+      return metrics::LogType::kHttp;
+    default:
+      return metrics::LogType::kConn;
+  }
+}
+
+metrics::Protocol MetricsProtocol(vigil::v1::Transport t) {
+  switch (t) {
+    case vigil::v1::TRANSPORT_TCP:
+      return metrics::Protocol::kTcp;
+    case vigil::v1::TRANSPORT_UDP:
+      return metrics::Protocol::kUdp;
+    case vigil::v1::TRANSPORT_ICMP:
+      return metrics::Protocol::kIcmp;
+    default:
+      return metrics::Protocol::kOther;
+  }
+}
+
+// Quotes a log field value when it has spaces or quotes, so that the
+// key=value line stays parseable.
+std::string Quoted(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(engine::Engine& engine, incidents::IncidentStore& store,
+                   metrics::CollectorMetrics& metrics, PipelineOptions options)
+    : engine_(engine), store_(store), metrics_(metrics), options_(options) {}
+
+Pipeline::~Pipeline() { Stop(); }
+
+void Pipeline::Start() {
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Pipeline::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t Pipeline::HighWaterMark(const std::string& agent_id) {
+  auto hwm = store_.HighWaterMark(agent_id);
+  if (!hwm) {
+    // Reporting 0 would make the agent resend what we hold; the store's
+    // duplicate filter still drops it, so this degrades, never double counts.
+    LogError("incident store: cannot read high-water mark of " + agent_id + ": " +
+             hwm.error().message);
+    return 0;
+  }
+  return *hwm;
+}
+
+void Pipeline::Submit(const ingest::AgentInfo& agent,
+                      std::shared_ptr<const vigil::v1::EventBatch> batch, int64_t received_ns,
+                      std::function<void(bool ok)> done) {
+  const auto events = static_cast<uint64_t>(batch->events_size());
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      // Not durable: the agent keeps the batch and resends it after restart.
+      done(false);
+      return;
+    }
+    queue_.push_back(Item{agent, std::move(batch), received_ns, std::move(done), {}});
+  }
+  stats_.queue_events.fetch_add(events, std::memory_order_relaxed);
+  stats_.queue_batches.fetch_add(1, std::memory_order_relaxed);
+  cv_.notify_one();
+}
+
+void Pipeline::OnAgentEvent(const ingest::AgentInfo& agent, const ingest::AgentEvent& event) {
+  incidents::CoverageEvent c;
+  c.agent_id = agent.agent_id;
+  c.agency = agent.agency;
+  c.occurred_ns = event.received_ns;
+  using Kind = ingest::AgentEvent::Kind;
+  switch (event.kind) {
+    case Kind::kHello:
+      c.kind = incidents::CoverageKind::kConnected;
+      if (event.restarted) c.detail = "agent restarted";
+      break;
+    case Kind::kDisconnected:
+      c.kind = incidents::CoverageKind::kDisconnected;
+      c.detail = event.reason;
+      break;
+    case Kind::kSilent:
+      c.kind = incidents::CoverageKind::kSilent;
+      break;
+    case Kind::kGoodbye:
+      c.kind = incidents::CoverageKind::kGoodbye;
+      if (event.goodbye != nullptr) c.detail = event.goodbye->reason();
+      break;
+    case Kind::kLossReport: {
+      if (event.loss_report == nullptr) return;
+      const auto& r = *event.loss_report;
+      c.kind = incidents::CoverageKind::kLossReport;
+      c.first_sequence = r.first_sequence();
+      c.last_sequence = r.last_sequence();
+      c.batches = r.batches();
+      c.records = r.records();
+      c.window_start_ns = ToNs(r.window_start());
+      c.window_end_ns = ToNs(r.window_end());
+      c.detail = vigil::v1::LossReason_Name(r.reason());
+      break;
+    }
+    case Kind::kHeartbeat: {
+      if (event.heartbeat == nullptr) return;
+      uint64_t packets = 0, drops = 0;
+      for (const auto& cap : event.heartbeat->capture()) {
+        packets += cap.packets_received();
+        drops += cap.kernel_drops() + cap.interface_drops();
+      }
+      const double ratio = packets + drops == 0
+                               ? 0.0
+                               : static_cast<double>(drops) / static_cast<double>(packets + drops);
+      double previous = 0;
+      {
+        std::lock_guard lock(health_mu_);
+        auto [it, inserted] = drop_ratio_.try_emplace(agent.agent_id, ratio);
+        previous = inserted ? -1 : it->second;
+        it->second = ratio;
+      }
+      // Capture health is recorded when it changes, not on every heartbeat:
+      // auditors need the periods of loss, not a heartbeat log.
+      if (ratio == previous || (previous < 0 && ratio == 0)) return;
+      c.kind = incidents::CoverageKind::kCaptureHealth;
+      c.drop_ratio = ratio;
+      c.window_end_ns = event.received_ns;
+      break;
+    }
+    default:
+      return;  // connected / replaced / rejected: logged by ingest, no audit record
+  }
+  {
+    std::lock_guard lock(mu_);
+    Item item;
+    item.agent = agent;
+    item.coverage = std::move(c);
+    queue_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+}
+
+double Pipeline::DropRatio(const std::string& agent_id) const {
+  std::lock_guard lock(health_mu_);
+  auto it = drop_ratio_.find(agent_id);
+  return it == drop_ratio_.end() ? 0.0 : it->second;
+}
+
+std::map<std::string, uint64_t> Pipeline::UnusableByCode() const {
+  std::lock_guard lock(unusable_mu_);
+  return unusable_by_code_;
+}
+
+metrics::AgentHandle Pipeline::Handle(const std::string& agent_id) {
+  auto it = handles_.find(agent_id);
+  if (it != handles_.end()) return it->second;
+  auto h = metrics_.Agent(agent_id);
+  handles_.emplace(agent_id, h);
+  return h;
+}
+
+void Pipeline::Run() {
+  std::vector<Item> group;
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  auto last_event = std::chrono::steady_clock::now();
+  for (;;) {
+    group.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.idle_tick, [&] { return stopping_ || !queue_.empty(); });
+      size_t batches = 0;
+      while (!queue_.empty() && batches < options_.max_batches_per_commit) {
+        if (queue_.front().batch) ++batches;
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (group.empty() && stopping_) break;
+    }
+    if (!group.empty()) {
+      ProcessGroup(group);
+      last_event = std::chrono::steady_clock::now();
+    } else {
+      // Idle: let event time follow the wall clock so that windows close.
+      const auto now = std::chrono::steady_clock::now();
+      if (watermark_ns_ != 0) {
+        watermark_ns_ +=
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_event).count();
+      }
+      last_event = now;
+      std::vector<engine::Alert> alerts;
+      engine_.AdvanceTime(watermark_ns_, alerts);
+      if (!alerts.empty()) {
+        HandleAlerts(alerts);
+        carry_.insert(carry_.end(), std::make_move_iterator(alerts.begin()),
+                      std::make_move_iterator(alerts.end()));
+      }
+      if (!carry_.empty()) {
+        std::vector<Item> none;
+        ProcessGroup(none);
+      }
+    }
+    if (std::chrono::steady_clock::now() - last_checkpoint > options_.checkpoint_poll) {
+      last_checkpoint = std::chrono::steady_clock::now();
+      if (auto cp = store_.MaybeCheckpoint(); !cp) {
+        LogError("incident store: checkpoint failed: " + cp.error().message);
+      }
+    }
+  }
+}
+
+void Pipeline::EvaluateBatch(const Item& item, std::vector<engine::Alert>& alerts) {
+  const auto& batch = *item.batch;
+  engine::EventOrigin origin;
+  origin.agent_id = item.agent.agent_id;
+  origin.agency = item.agent.agency;
+  origin.sequence = batch.sequence();
+  origin.received_ns = item.received_ns;
+  origin.capture_drop_ratio = DropRatio(item.agent.agent_id);
+  const auto handle = Handle(item.agent.agent_id);
+  for (const auto& record : batch.events()) {
+    metrics_.OnEvents(handle, MetricsLog(record));
+    if (record.has_flow()) {
+      const auto& f = record.flow();
+      const auto& counters = f.has_delta() ? f.delta() : f.totals();
+      metrics::FlowSample s;
+      s.protocol = MetricsProtocol(record.id().transport());
+      // The first service is the analyzer that recognised the flow first.
+      s.service = metrics_.ResolveService(f.services_size() == 0 ? std::string_view()
+                                                                  : std::string_view(f.services(0)));
+      s.bytes = counters.orig_ip_bytes() + counters.resp_ip_bytes();
+      s.packets = counters.orig_pkts() + counters.resp_pkts();
+      s.flow_ended = !f.interim();
+      const auto& o = record.id().orig_addr();
+      const auto& r = record.id().resp_addr();
+      s.orig_address = std::span(reinterpret_cast<const uint8_t*>(o.data()), o.size());
+      s.resp_address = std::span(reinterpret_cast<const uint8_t*>(r.data()), r.size());
+      metrics_.OnFlow(handle, s);
+    }
+    auto event = engine::EventFromProto(record, origin);
+    if (!event) {
+      stats_.records_unusable.fetch_add(1, std::memory_order_relaxed);
+      std::lock_guard lock(unusable_mu_);
+      ++unusable_by_code_[event.error().code];
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    engine_.Evaluate(*event, alerts);
+    metrics_.ObserveRuleEvaluation(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    stats_.events_evaluated.fetch_add(1, std::memory_order_relaxed);
+    if (event->time_ns() > watermark_ns_) watermark_ns_ = event->time_ns();
+  }
+  engine_.AdvanceTime(watermark_ns_, alerts);
+}
+
+void Pipeline::HandleAlerts(std::vector<engine::Alert>& alerts) {
+  for (const auto& a : alerts) {
+    const std::string agent = a.events.empty() ? "" : a.events.back().origin.agent_id;
+    const std::string agency = a.events.empty() ? "" : a.events.back().origin.agency;
+    if (a.kind == engine::AlertKind::kSuppressed) {
+      stats_.alerts_suppressed.fetch_add(a.suppressed_count, std::memory_order_relaxed);
+      metrics_.OnAlert(a.rule_id, agency, metrics::AlertOutcome::kSuppressed, a.suppressed_count);
+      LogInfo("throttled rule=" + a.rule_id + " suppressed=" + std::to_string(a.suppressed_count) +
+              " " + Quoted(a.message));
+      continue;
+    }
+    if (a.shadow) {
+      stats_.alerts_shadow.fetch_add(1, std::memory_order_relaxed);
+      metrics_.OnAlert(a.rule_id, agency, metrics::AlertOutcome::kShadow);
+      LogDebug("shadow alert rule=" + a.rule_id + " " + Quoted(a.message));
+      continue;
+    }
+    stats_.alerts_raised.fetch_add(1, std::memory_order_relaxed);
+    metrics_.OnAlert(a.rule_id, agency, metrics::AlertOutcome::kRaised);
+    if (options_.log_alerts) {
+      std::string line = "ALERT level=" + std::string(engine::LevelName(a.level)) +
+                         " rule=" + a.rule_id + " title=" + Quoted(a.rule_title);
+      if (!agent.empty()) line += " agent=" + agent + " agency=" + Quoted(agency);
+      if (!a.group_key.empty()) line += " group=" + Quoted(a.group_key);
+      if (!a.message.empty()) line += " msg=" + Quoted(a.message);
+      LogWarning(line);
+    }
+  }
+}
+
+void Pipeline::ProcessGroup(std::vector<Item>& items) {
+  // Alerts per batch, kept alive until the commit returns (BatchCommit holds views).
+  std::vector<std::vector<engine::Alert>> alerts(items.size());
+  std::vector<incidents::BatchCommit> commits;
+  commits.reserve(items.size() + 1);
+  uint64_t queued_events = 0, queued_batches = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Item& item = items[i];
+    if (!item.batch) {
+      stats_.coverage_events.fetch_add(1, std::memory_order_relaxed);
+      if (auto r = store_.RecordCoverage(item.coverage); !r) {
+        stats_.coverage_errors.fetch_add(1, std::memory_order_relaxed);
+        LogError("incident store: coverage event not recorded: " + r.error().message);
+      }
+      continue;
+    }
+    ++queued_batches;
+    queued_events += static_cast<uint64_t>(item.batch->events_size());
+    EvaluateBatch(item, alerts[i]);
+    if (i + 1 == items.size() || !carry_.empty()) {
+      // Timer alerts from idle periods ride with the next commit.
+      alerts[i].insert(alerts[i].end(), std::make_move_iterator(carry_.begin()),
+                       std::make_move_iterator(carry_.end()));
+      carry_.clear();
+    }
+    HandleAlerts(alerts[i]);
+    incidents::BatchCommit c;
+    c.agent_id = item.agent.agent_id;
+    c.agency = item.agent.agency;
+    c.sequence = item.batch->sequence();
+    c.events = static_cast<uint64_t>(item.batch->events_size());
+    c.received_ns = item.received_ns;
+    c.alerts = alerts[i];
+    commits.push_back(c);
+  }
+  stats_.queue_events.fetch_sub(queued_events, std::memory_order_relaxed);
+  stats_.queue_batches.fetch_sub(queued_batches, std::memory_order_relaxed);
+  if (commits.empty()) return;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto result = store_.CommitBatches(commits);
+  metrics_.ObserveStoreWrite(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  const bool ok = result.has_value();
+  if (!ok) {
+    LogError("incident store: commit of " + std::to_string(commits.size()) +
+             " batches failed, not acknowledged (agents will resend): " + result.error().message);
+    stats_.batches_failed.fetch_add(commits.size(), std::memory_order_relaxed);
+  } else {
+    stats_.batches_committed.fetch_add(commits.size(), std::memory_order_relaxed);
+  }
+  for (auto& item : items) {
+    if (item.batch) item.done(ok);
+  }
+}
+
+}  // namespace vigil::collector::app
