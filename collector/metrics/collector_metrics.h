@@ -5,11 +5,13 @@
 //
 //  - Push, on the pipeline threads, for things that happen per event: events
 //    received, flows (traffic accounting and top talkers), alerts, rule
-//    evaluation and incident-store write latencies. These calls never throw,
-//    never allocate on the steady path, and never take a lock that another
-//    event-path thread takes: OnEvents/OnFlow are relaxed atomic additions on
-//    a pre-resolved AgentHandle; OnAlert (rare next to events) does one hash
-//    lookup under a shared lock.
+//    evaluation and incident-store write latencies. These calls never throw
+//    and never take a lock another session's thread takes: OnEvents is a
+//    relaxed atomic addition on a pre-resolved AgentHandle; OnFlow adds
+//    atomically too and updates the session's own top-talker summary (a
+//    mutex only that session and the scrape take; a host entering the
+//    summary may allocate one hash node); OnAlert (rare next to events) does
+//    one hash lookup under a shared lock.
 //  - Pull, at scrape time, through snapshot callbacks for state the other
 //    modules own (fleet view, ingest queue, engine cost, incident store).
 //    Callbacks run on the scrape thread, one at a time; an exception from one
