@@ -1,6 +1,8 @@
 #include "collector/incidents/incident_store.h"
 
+#include <fcntl.h>
 #include <openssl/rand.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -414,6 +416,15 @@ std::expected<std::unique_ptr<IncidentStore>, StoreError> IncidentStore::Open(
                    "signing_key_path is required: checkpoints must be signed (generate one with "
                    "`vigilctl incidents keygen --key PATH`)"});
   }
+  impl.hostname = HostName();
+  if (mode == OpenMode::kCollector) {
+    const std::string lock_path = path + ".lock";
+    impl.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (impl.lock_fd < 0 || ::flock(impl.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      return std::unexpected(StoreError{ErrorCode::kBusy, "another collector is using " + path +
+                                                              " (cannot lock " + lock_path + ")"});
+    }
+  }
   if (!config.signing_key_path.empty()) {
     auto key = SigningKey::Load(config.signing_key_path);
     if (!key) return std::unexpected(key.error());
@@ -558,6 +569,7 @@ std::expected<std::unique_ptr<IncidentStore>, StoreError> IncidentStore::Open(
   }
   auto open = impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed'");
   if (open) store->stats_.incidents_open.store(*open);
+  store->opened_ = true;
   return store;
 }
 
@@ -574,7 +586,7 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
   uint64_t shadow = 0, suppressed = 0, new_incidents = 0, records = 0;
   std::vector<std::string> to_forward;
   const SyslogIdentity identity{
-      config_.forwarding.hostname.empty() ? HostName() : config_.forwarding.hostname,
+      config_.forwarding.hostname.empty() ? impl.hostname : config_.forwarding.hostname,
       config_.forwarding.facility, "0.1.0"};
   static const DisplayZone kUtc = *DisplayZone::Load("UTC");
 
@@ -1121,7 +1133,7 @@ std::expected<void, StoreError> IncidentStore::Close() {
     was_closed = impl_->closed;
   }
   if (was_closed) return {};
-  if (mode_ == OpenMode::kCollector) {
+  if (mode_ == OpenMode::kCollector && opened_) {
     CoverageEvent stop;
     stop.kind = CoverageKind::kCollectorStopped;
     stop.detail = "clean shutdown";
@@ -1138,6 +1150,10 @@ std::expected<void, StoreError> IncidentStore::Close() {
   std::lock_guard lock(impl_->mu);
   if (impl_->forwarder) impl_->forwarder->Stop(config_.forwarding.io_timeout);
   impl_->closed = true;
+  if (impl_->lock_fd >= 0) {
+    ::close(impl_->lock_fd);  // releases the flock
+    impl_->lock_fd = -1;
+  }
   return outcome;
 }
 

@@ -289,6 +289,7 @@ class IncidentStore {
   OpenMode mode_;
   Clock clock_;
   std::string store_id_;
+  bool opened_ = false;  ///< Open() completed: Close() may write
   StoreStats stats_;
   std::unique_ptr<Impl> impl_;
 };

@@ -28,6 +28,10 @@ struct IncidentStore::Impl {
 
   // Checkpoint policy state (this process's view).
   uint64_t last_checkpoint_seq = 0;
+  /// flock()ed "<db>.lock" held by the collector: one collector per log, and
+  /// the kernel drops it on kill -9, so a stale "running" marker means a crash.
+  int lock_fd = -1;
+  std::string hostname;
   int64_t last_checkpoint_ns = 0;
   bool closed = false;
 

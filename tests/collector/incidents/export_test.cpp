@@ -307,9 +307,7 @@ TEST_F(ExportTest, ManifestListsInjectedCoverageGaps) {
 }
 
 TEST_F(ExportTest, CollectorDowntimeIsACoverageGap) {
-  Open();
-  Commit(1, {MakeAlert("r1", kT0)});
-  store_.release();  // crash: no Close()
+  CrashAfterCommit(1);
   clock_.Advance(600 * kSecond);
   Open();
   auto result = store_->Export(Options(ExportFormat::kJsonl, "down.jsonl"));

@@ -271,6 +271,7 @@ TEST_F(ForwarderTest, NewestSurviveOverflowAndArriveInOrder) {
     const auto& s = (*f)->stats();
     return s.buffered.load() == 0;
   }));
+  ASSERT_TRUE(receiver.WaitFor((*f)->stats().forwarded.load()));
   const auto got = receiver.messages();
   ASSERT_GE(got.size(), 3u);
   EXPECT_EQ(got.back(), "m19");

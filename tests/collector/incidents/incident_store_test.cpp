@@ -272,6 +272,25 @@ TEST_F(StoreTest, NewLogHasGenesisAndSchemaVersion) {
   EXPECT_EQ(Sql("SELECT store_id FROM genesis"), store_->store_id());
 }
 
+TEST_F(StoreTest, OneCollectorPerLog) {
+  Open();
+  auto second = IncidentStore::Open(config_, OpenMode::kCollector, clock_.AsClock());
+  ASSERT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code, ErrorCode::kBusy);
+  EXPECT_NE(second.error().message.find("another collector"), std::string::npos);
+  // vigilctl (operator mode) may still open it.
+  EXPECT_TRUE(IncidentStore::Open(config_, OpenMode::kOperator, clock_.AsClock()).has_value());
+}
+
+TEST_F(StoreTest, RefusedLogIsNotWrittenTo) {
+  Open();
+  store_.reset();
+  const std::string head = Sql("SELECT max(seq) FROM records");
+  Sql("PRAGMA user_version = 2");
+  ASSERT_FALSE(IncidentStore::Open(config_, OpenMode::kCollector, clock_.AsClock()).has_value());
+  EXPECT_EQ(Sql("SELECT max(seq) FROM records"), head);
+}
+
 TEST_F(StoreTest, CollectorModeRequiresSigningKey) {
   config_.signing_key_path.clear();
   auto s = IncidentStore::Open(config_, OpenMode::kCollector, clock_.AsClock());
@@ -331,11 +350,9 @@ TEST_F(StoreTest, CleanAndUncleanShutdownAreCoverageRecords) {
   store_.reset();
   EXPECT_EQ(Sql("SELECT event FROM coverage ORDER BY seq"), "collector_started\ncollector_stopped");
   EXPECT_EQ(Sql("SELECT reason FROM checkpoints ORDER BY seq DESC LIMIT 1"), "shutdown");
-  // Simulate a crash: the running marker stays behind.
-  Open();
-  Sql("SELECT 1");  // the store is open; the marker is set
+  // A crash leaves the running marker behind.
+  CrashAfterCommit(2);
   EXPECT_EQ(Sql("SELECT count(*) FROM meta WHERE key = 'running'"), "1");
-  store_.release();  // leak on purpose: no Close(), like kill -9
   Open();
   EXPECT_EQ(Sql("SELECT detail FROM coverage ORDER BY seq DESC LIMIT 1"),
             "previous run ended without shutdown");

@@ -112,6 +112,26 @@ class StoreTest : public ::testing::Test {
     return r.value_or(CommitResult{});
   }
 
+  /// Simulates a collector crash: a child process opens the log, commits
+  /// `sequence` and exits without Close(), as kill -9 would leave it.
+  void CrashAfterCommit(uint64_t sequence) {
+    if (store_) {
+      ASSERT_TRUE(store_->Close().has_value());
+      store_.reset();
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+      auto s = IncidentStore::Open(config_, OpenMode::kCollector, clock_.AsClock());
+      if (!s) _exit(1);
+      store_ = std::move(*s);
+      Commit(sequence, {MakeAlert("crash", clock_.now->load())});
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
   /// Runs the sqlite3 CLI on the log; returns its stdout. Fails the test on error.
   std::string Sql(const std::string& sql) {
     const std::string cmd = "sqlite3 '" + config_.db_path.string() + "' \"" + sql + "\" 2>&1";
