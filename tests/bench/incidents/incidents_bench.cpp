@@ -7,7 +7,9 @@
 //    incidents), in a child process so its peak RSS is measured alone
 //    (counter peak_rss_mib).
 //  - Verify1M: chain records/s verified (signatures included).
-// The 1M-alert log is built once per run in $VIGIL_BENCH_DIR (default /tmp).
+// Rates are wall-clock (UseRealTime): commits wait on fsync, exports run in
+// a child. The 1M-alert log is built once per run in $VIGIL_BENCH_DIR
+// (default /tmp).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -97,7 +99,7 @@ void CommitAlerts(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(n));
 }
-BENCHMARK(CommitAlerts)->Unit(benchmark::kMillisecond)->MinTime(5);
+BENCHMARK(CommitAlerts)->Unit(benchmark::kMillisecond)->MinTime(5)->UseRealTime();
 
 void CommitEmptyBatches(benchmark::State& state) {
   std::filesystem::remove(BenchDir() / "empty.db");
@@ -200,7 +202,8 @@ BENCHMARK(Export1M)
     ->Arg(static_cast<int>(inc::ExportFormat::kJsonl))
     ->Arg(static_cast<int>(inc::ExportFormat::kCsv))
     ->Unit(benchmark::kSecond)
-    ->Iterations(1);
+    ->Iterations(1)
+    ->UseRealTime();
 
 void Verify1M(benchmark::State& state) {
   const auto& config = MillionLog();
@@ -217,7 +220,7 @@ void Verify1M(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(records));
 }
-BENCHMARK(Verify1M)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(Verify1M)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 
