@@ -44,8 +44,9 @@ BENCHMARK(BM_OnEvents)->ThreadRange(1, 2);
 // Flow records with random addresses: the top-talker summary is full and
 // evicts on almost every call (a scan), the worst case.
 void BM_OnFlowScan(benchmark::State& state) {
-  static CollectorMetrics* m = nullptr;
-  if (state.thread_index() == 0) m = new CollectorMetrics(Fleet(10, 5));
+  // One instance shared by the benchmark's threads, built before any runs
+  // (benchmark threads start together: no thread may build it for others).
+  static CollectorMetrics* const m = new CollectorMetrics(Fleet(10, 5));
   const AgentHandle h = m->Agent("agent-" + std::to_string(state.thread_index()) + "-0");
   std::mt19937 rng(static_cast<unsigned>(state.thread_index()));
   const uint8_t target[4] = {10, 0, 0, 1};
@@ -64,10 +65,6 @@ void BM_OnFlowScan(benchmark::State& state) {
     m->OnFlow(h, f);
   }
   state.SetItemsProcessed(state.iterations());
-  if (state.thread_index() == 0) {
-    delete m;
-    m = nullptr;
-  }
 }
 BENCHMARK(BM_OnFlowScan)->ThreadRange(1, 2);
 
