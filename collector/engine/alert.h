@@ -17,10 +17,10 @@ std::string_view LevelName(Level level);  // "informational" ... "critical"
 /// Where an event came from. Filled by the collector when it turns a record
 /// into an event; never derived from event content.
 struct EventOrigin {
-  std::string agent_id;    ///< verified certificate CN
-  std::string agency;      ///< from the collector's identity map
-  uint64_t sequence = 0;   ///< the agent's batch sequence number
-  int64_t received_ns = 0; ///< collector receive time (UTC ns)
+  std::string agent_id;           ///< verified certificate CN
+  std::string agency;             ///< from the collector's identity map
+  uint64_t sequence = 0;          ///< the agent's batch sequence number
+  int64_t received_ns = 0;        ///< collector receive time (UTC ns)
   double capture_drop_ratio = 0;  ///< agent capture loss at that time (0..1)
 };
 
@@ -45,10 +45,10 @@ enum class AlertKind : uint8_t {
 
 struct Alert {
   AlertKind kind = AlertKind::kDetection;
-  std::string rule_id;     ///< the rule's `id` (or `name` when it has no id)
+  std::string rule_id;  ///< the rule's `id` (or `name` when it has no id)
   std::string rule_title;
   Level level = Level::kMedium;
-  std::string author;      ///< required by the Detection Rule License for SigmaHQ rules
+  std::string author;  ///< required by the Detection Rule License for SigmaHQ rules
   std::vector<std::string> tags;
   std::string rule_file;       ///< path the rule was loaded from
   std::string rule_file_hash;  ///< SHA-256 (hex) of that file's bytes
@@ -57,7 +57,7 @@ struct Alert {
   /// Grouping key: correlation group-by values, or for detections a key the
   /// incident store may use to group repeated alerts (e.g. "src=10.0.0.1").
   std::string group_key;
-  int64_t event_time_ns = 0;   ///< time of the (last) triggering event
+  int64_t event_time_ns = 0;  ///< time of the (last) triggering event
   std::vector<MatchedField> matched_fields;
   std::vector<AlertEvent> events;  ///< bounded: correlations keep a sample
   uint64_t suppressed_count = 0;   ///< for kSuppressed: how many were folded

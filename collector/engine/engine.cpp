@@ -18,12 +18,12 @@ constexpr char kKeySeparator = '\x1f';
 
 struct GroupState {
   std::vector<std::string> group_values;
-  std::deque<int64_t> times;                                 // event_count
-  std::unordered_map<std::string, int64_t> values;           // value_count: value -> newest time
-  std::deque<std::pair<int64_t, std::string>> value_times;   // value_count expiry order
-  std::deque<std::pair<int64_t, double>> numbers;            // value_sum / value_avg
+  std::deque<int64_t> times;                                // event_count
+  std::unordered_map<std::string, int64_t> values;          // value_count: value -> newest time
+  std::deque<std::pair<int64_t, std::string>> value_times;  // value_count expiry order
+  std::deque<std::pair<int64_t, double>> numbers;           // value_sum / value_avg
   double sum = 0;
-  std::vector<std::deque<int64_t>> source_times;             // temporal / temporal_ordered
+  std::vector<std::deque<int64_t>> source_times;  // temporal / temporal_ordered
   int64_t latest = kNever;
   int64_t last_update = kNever;
   bool window_open = false;  // windows decided at close (lt/lte/eq/neq)
@@ -195,9 +195,10 @@ void EmitSummary(const RuleMeta& meta, const RuleSet& rs, bool correlation, bool
   a.suppressed_count = g.suppressed;
   a.message = std::to_string(g.suppressed) + " alert" + (g.suppressed == 1 ? "" : "s") + " of '" +
               meta.title + "' suppressed" + (group_key.empty() ? "" : " for " + group_key) +
-              " between " + FormatTime(g.first_suppressed) + " and " + FormatTime(g.last_suppressed) +
-              " (throttle: at most " + std::to_string(throttle.max_alerts) + " per " +
-              FormatSpan(throttle.window_ns) + (correlation ? ", per correlation group" : "") + ")";
+              " between " + FormatTime(g.first_suppressed) + " and " +
+              FormatTime(g.last_suppressed) + " (throttle: at most " +
+              std::to_string(throttle.max_alerts) + " per " + FormatSpan(throttle.window_ns) +
+              (correlation ? ", per correlation group" : "") + ")";
   (void)stats_index;
   stats.suppressed_summaries.Add();
   stats.alerts.Add();
@@ -241,7 +242,8 @@ void Engine::ApplyPendingSwap(std::vector<Alert>& out) {
   }
   auto make_rule_stats = [&](const RuleMeta& m, bool correlation, bool shadow, std::string log) {
     auto s = std::make_unique<RuleStats>();
-    if (auto it = old_rule_stats.find((correlation ? "c:" : "d:") + m.id); it != old_rule_stats.end()) {
+    if (auto it = old_rule_stats.find((correlation ? "c:" : "d:") + m.id);
+        it != old_rule_stats.end()) {
       *s = *it->second;
     }
     s->rule_id = m.id;
@@ -255,9 +257,11 @@ void Engine::ApplyPendingSwap(std::vector<Alert>& out) {
   if (next) {
     stats->ruleset_hash = next->hash;
     for (const auto& d : next->detections) {
-      stats->rules.push_back(make_rule_stats(d.meta, false, d.shadow, std::string(LogTypeName(d.log))));
+      stats->rules.push_back(
+          make_rule_stats(d.meta, false, d.shadow, std::string(LogTypeName(d.log))));
     }
-    for (const auto& c : next->correlations) stats->rules.push_back(make_rule_stats(c.meta, true, c.shadow, ""));
+    for (const auto& c : next->correlations)
+      stats->rules.push_back(make_rule_stats(c.meta, true, c.shadow, ""));
     for (const auto& f : next->filters) {
       auto fs = std::make_unique<FilterStats>();
       fs->filter_id = f.meta.id;
@@ -349,7 +353,8 @@ void Engine::ApplyPendingSwap(std::vector<Alert>& out) {
         }
         if (!meta) continue;
         for (auto& [group, g] : t->table.groups) {
-          EmitSummary(*meta, *old_rs, correlation, shadow, *throttle, group, g, *stats, 0, rt_->pending_out);
+          EmitSummary(*meta, *old_rs, correlation, shadow, *throttle, group, g, *stats, 0,
+                      rt_->pending_out);
         }
       }
     };
@@ -427,8 +432,10 @@ void Engine::Evaluate(const Event& event, std::vector<Alert>& out) {
       if (s.is_null() || s.is_array()) return;
       if (!f.exact.empty() || !f.substrings.empty()) {
         scratch_.clear();
-        if (s.is_string()) scratch_.assign(s.string_value());
-        else s.AppendText(scratch_);
+        if (s.is_string())
+          scratch_.assign(s.string_value());
+        else
+          s.AppendText(scratch_);
         for (char& c : scratch_) c = FoldCase(c);
         if (!f.exact.empty()) {
           if (auto it = f.exact.find(std::string_view(scratch_)); it != f.exact.end()) {
@@ -451,7 +458,8 @@ void Engine::Evaluate(const Event& event, std::vector<Alert>& out) {
       visit(v);
     }
   }
-  const bool timed = options_.timing_sample != 0 && (++event_counter_ % options_.timing_sample) == 0;
+  const bool timed =
+      options_.timing_sample != 0 && (++event_counter_ % options_.timing_sample) == 0;
   uint64_t candidates = 0;
   for (size_t w = 0; w < words; ++w) {
     uint64_t bits = candidates_[w];
@@ -469,7 +477,8 @@ void Engine::Evaluate(const Event& event, std::vector<Alert>& out) {
   }
 }
 
-void Engine::EvaluateRule(uint32_t rule_index, const Event& event, bool timed, std::vector<Alert>& out) {
+void Engine::EvaluateRule(uint32_t rule_index, const Event& event, bool timed,
+                          std::vector<Alert>& out) {
   const RuleSet& rs = *rules_;
   const DetectionRule& rule = rs.detections[rule_index];
   RuleStats& rst = *rt_->stats->rules[rule_index];
@@ -480,7 +489,8 @@ void Engine::EvaluateRule(uint32_t rule_index, const Event& event, bool timed, s
     const auto t0 = std::chrono::steady_clock::now();
     matched = rule.program.Evaluate(view);
     const auto t1 = std::chrono::steady_clock::now();
-    rst.eval_ns.Add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
+    rst.eval_ns.Add(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()));
     rst.eval_samples.Add();
   } else {
     matched = rule.program.Evaluate(view);
@@ -548,7 +558,8 @@ void Engine::Output(Alert alert, uint32_t stats_index, const std::optional<Throt
     ThrottleRuntime* tr = correlation ? rt_->correlation_throttles[throttle_slot].get()
                                       : rt_->detection_throttles[throttle_slot].get();
     const RuleSet& rs = *rules_;
-    const RuleMeta& meta = correlation ? rs.correlations[throttle_slot].meta : rs.detections[throttle_slot].meta;
+    const RuleMeta& meta =
+        correlation ? rs.correlations[throttle_slot].meta : rs.detections[throttle_slot].meta;
     const bool shadow = alert.shadow;
     auto [g, created] = tr->table.Touch(alert.group_key);
     const int64_t t = alert.event_time_ns;
@@ -556,21 +567,24 @@ void Engine::Output(Alert alert, uint32_t stats_index, const std::optional<Throt
       g->window_start = t;
       if (tr->table.groups.size() > options_.max_groups) {
         const std::string oldest = *tr->table.Oldest();
-        EmitSummary(meta, rs, correlation, shadow, *throttle, oldest, tr->table.groups[oldest], st, stats_index, out);
+        EmitSummary(meta, rs, correlation, shadow, *throttle, oldest, tr->table.groups[oldest], st,
+                    stats_index, out);
         tr->table.Erase(oldest);
         rst.groups_evicted.Add();
         g = tr->table.Find(alert.group_key);
       }
     } else if (t >= g->window_start + throttle->window_ns) {
-      EmitSummary(meta, rs, correlation, shadow, *throttle, alert.group_key, *g, st, stats_index, out);
+      EmitSummary(meta, rs, correlation, shadow, *throttle, alert.group_key, *g, st, stats_index,
+                  out);
       g->window_start = t;
       g->sent = 0;
     }
     if (g->sent >= throttle->max_alerts) {
       if (g->suppressed == 0) {
         g->first_suppressed = t;
-        rt_->timers.push({g->window_start + throttle->window_ns, static_cast<uint8_t>(correlation ? 2 : 1),
-                          throttle_slot, alert.group_key});
+        rt_->timers.push({g->window_start + throttle->window_ns,
+                          static_cast<uint8_t>(correlation ? 2 : 1), throttle_slot,
+                          alert.group_key});
       }
       ++g->suppressed;
       g->last_suppressed = std::max(g->last_suppressed, t);
@@ -655,8 +669,8 @@ void Engine::FireCorrelation(uint32_t corr, const std::vector<std::string>& valu
   a.matched_fields.push_back({std::string(CorrelationTypeName(c.type)), metric_text});
   a.event_time_ns = t;
   a.events = std::move(sample);
-  a.message = c.meta.title + ": " + std::string(CorrelationTypeName(c.type)) + " " + metric_text + " " +
-              c.condition.ToString() + " within " + FormatSpan(c.timespan_ns) +
+  a.message = c.meta.title + ": " + std::string(CorrelationTypeName(c.type)) + " " + metric_text +
+              " " + c.condition.ToString() + " within " + FormatSpan(c.timespan_ns) +
               (a.group_key.empty() ? "" : " for " + a.group_key);
   rst.matches.Add();
   if (c.shadow) rst.shadow_matches.Add();
@@ -666,7 +680,8 @@ void Engine::FireCorrelation(uint32_t corr, const std::vector<std::string>& valu
   for (uint32_t parent : c.feeds) {
     const auto& ps = rs.correlations[parent].sources;
     for (uint32_t s = 0; s < ps.size(); ++s) {
-      if (ps[s].is_correlation && ps[s].index == corr) FeedCorrelation(parent, s, t, &values, nullptr, out);
+      if (ps[s].is_correlation && ps[s].index == corr)
+        FeedCorrelation(parent, s, t, &values, nullptr, out);
     }
   }
   if (c.output) Output(std::move(a), stats_index, c.throttle, corr, out);
@@ -746,7 +761,8 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   const int64_t span = c.timespan_ns;
   const size_t cap = options_.max_entries_per_group;
   auto add_sample = [&] {
-    if (event && g->sample.size() < options_.alert_sample_events) g->sample.push_back(MakeAlertEvent(*event));
+    if (event && g->sample.size() < options_.alert_sample_events)
+      g->sample.push_back(MakeAlertEvent(*event));
   };
 
   if (c.condition.DecidedAtClose()) {
@@ -758,7 +774,8 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
       std::vector<AlertEvent> sample = std::move(g->sample);
       const std::vector<std::string> values = g->group_values;
       g->ClearWindow();
-      if (c.condition.Holds(metric)) FireCorrelation(corr, values, metric, end, std::move(sample), out);
+      if (c.condition.Holds(metric))
+        FireCorrelation(corr, values, metric, end, std::move(sample), out);
       g = cr.table.Find(key);  // still there: firing never erases other groups of this table
     }
     if (!g->window_open) {
@@ -858,7 +875,8 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
       s.clear();
       s.push_back(t);
       size_t n = 0;
-      for (const auto& times : g->source_times) n += (!times.empty() && times.back() >= horizon) ? 1 : 0;
+      for (const auto& times : g->source_times)
+        n += (!times.empty() && times.back() >= horizon) ? 1 : 0;
       metric = static_cast<double>(n);
       break;
     }
@@ -914,21 +932,25 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
       std::vector<AlertEvent> sample = std::move(g->sample);
       const std::vector<std::string> values = g->group_values;
       cr.table.Erase(timer.key);
-      if (c.condition.Holds(metric)) FireCorrelation(timer.index, values, metric, timer.at, std::move(sample), out);
+      if (c.condition.Holds(metric))
+        FireCorrelation(timer.index, values, metric, timer.at, std::move(sample), out);
     } else {
       const bool correlation = timer.kind == 2;
       ThrottleRuntime* tr = correlation ? rt_->correlation_throttles[timer.index].get()
                                         : rt_->detection_throttles[timer.index].get();
       if (!tr) continue;
       ThrottleGroup* g = tr->table.Find(timer.key);
-      const std::optional<Throttle>& throttle =
-          correlation ? rs->correlations[timer.index].throttle : rs->detections[timer.index].throttle;
+      const std::optional<Throttle>& throttle = correlation ? rs->correlations[timer.index].throttle
+                                                            : rs->detections[timer.index].throttle;
       if (!g || !throttle || g->window_start + throttle->window_ns != timer.at) continue;
-      const RuleMeta& meta = correlation ? rs->correlations[timer.index].meta : rs->detections[timer.index].meta;
-      const bool shadow = correlation ? rs->correlations[timer.index].shadow : rs->detections[timer.index].shadow;
+      const RuleMeta& meta =
+          correlation ? rs->correlations[timer.index].meta : rs->detections[timer.index].meta;
+      const bool shadow =
+          correlation ? rs->correlations[timer.index].shadow : rs->detections[timer.index].shadow;
       const uint32_t stats_index =
           correlation ? static_cast<uint32_t>(rs->detections.size()) + timer.index : timer.index;
-      EmitSummary(meta, *rs, correlation, shadow, *throttle, timer.key, *g, *rt_->stats, stats_index, out);
+      EmitSummary(meta, *rs, correlation, shadow, *throttle, timer.key, *g, *rt_->stats,
+                  stats_index, out);
       tr->table.Erase(timer.key);
     }
   }

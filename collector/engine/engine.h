@@ -84,8 +84,8 @@ class Engine {
   void FeedCorrelation(uint32_t corr, uint32_t source, int64_t time_ns,
                        const std::vector<std::string>* child_groups, const Event* event,
                        std::vector<Alert>& out);
-  void FireCorrelation(uint32_t corr, const std::vector<std::string>& values, double metric, int64_t t,
-                       std::vector<AlertEvent> sample, std::vector<Alert>& out);
+  void FireCorrelation(uint32_t corr, const std::vector<std::string>& values, double metric,
+                       int64_t t, std::vector<AlertEvent> sample, std::vector<Alert>& out);
   void Output(Alert alert, uint32_t stats_index, const std::optional<Throttle>& throttle,
               uint32_t throttle_slot, std::vector<Alert>& out);
 

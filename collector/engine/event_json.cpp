@@ -67,7 +67,8 @@ std::expected<Event, AdapterError> EventFromMembers(JsonMembers members, const E
   std::optional<LogType> log = default_log;
   for (const auto& [k, v] : members) {
     if (k != "_path") continue;
-    if (!v.is_string()) return std::unexpected(AdapterError{"bad_path", "_path must be a string", 0});
+    if (!v.is_string())
+      return std::unexpected(AdapterError{"bad_path", "_path must be a string", 0});
     log = ParseLogType(v.string_value());
     if (!log) {
       return std::unexpected(AdapterError{
@@ -113,8 +114,8 @@ std::expected<Event, AdapterError> EventFromJson(std::string_view line, const Ev
                                                  JsonAdapterStats* stats) {
   auto members = ParseJsonObject(line);
   if (!members) {
-    return std::unexpected(
-        AdapterError{"json_" + members.error().code, members.error().message, members.error().offset});
+    return std::unexpected(AdapterError{"json_" + members.error().code, members.error().message,
+                                        members.error().offset});
   }
   return EventFromMembers(std::move(*members), origin, default_log, stats);
 }

@@ -250,8 +250,8 @@ std::expected<Event, AdapterError> EventFromProto(const vigil::v1::Event& record
   auto orig = IpAddress::FromBytes(key.orig_addr());
   auto resp = IpAddress::FromBytes(key.resp_addr());
   if (!orig || !resp) {
-    return std::unexpected(AdapterError{
-        "bad_address_length", "flow key addresses must be 4 or 16 bytes", 0});
+    return std::unexpected(
+        AdapterError{"bad_address_length", "flow key addresses must be 4 or 16 bytes", 0});
   }
   Event e(log);
   Builder b(e);

@@ -13,7 +13,8 @@ class Reader {
 
   std::expected<JsonMembers, JsonError> Run() {
     if (s_.size() > limits_.max_bytes) {
-      return Fail("input_too_large", "line exceeds " + std::to_string(limits_.max_bytes) + " bytes");
+      return Fail("input_too_large",
+                  "line exceeds " + std::to_string(limits_.max_bytes) + " bytes");
     }
     SkipSpace();
     if (Peek() != '{') return Fail("not_an_object", "expected '{'");
@@ -166,7 +167,8 @@ class Reader {
       integral = false;
       ++pos_;
       if (Peek() == '+' || Peek() == '-') ++pos_;
-      if (!(Peek() >= '0' && Peek() <= '9')) return Error("bad_number", "digit expected in exponent");
+      if (!(Peek() >= '0' && Peek() <= '9'))
+        return Error("bad_number", "digit expected in exponent");
       while (Peek() >= '0' && Peek() <= '9') ++pos_;
     }
     const char* first = s_.data() + start;

@@ -53,12 +53,14 @@ void Program::Collect(uint32_t index, FieldView& view, std::vector<MatchedField>
   switch (n.kind) {
     case ProgramNode::Kind::kItem: {
       const CompiledItem& item = items_[n.item];
-      if (item.keyword || item.negate || item.never || item.field.kind == FieldRef::Kind::kNone) return;
+      if (item.keyword || item.negate || item.never || item.field.kind == FieldRef::Kind::kNone)
+        return;
       if (!EvaluateItem(item, view)) return;
       const Value& v = view.Get(item.field);
       if (!v.present()) return;
-      const bool seen = std::any_of(out.begin(), out.end(),
-                                    [&](const MatchedField& f) { return f.name == item.event_field; });
+      const bool seen = std::any_of(out.begin(), out.end(), [&](const MatchedField& f) {
+        return f.name == item.event_field;
+      });
       if (!seen) out.push_back(MatchedField{item.event_field, v.Text()});
       return;
     }

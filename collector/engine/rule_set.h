@@ -78,7 +78,7 @@ struct DetectionRule {
   std::optional<Throttle> throttle;
   std::vector<FieldRef> group_key;
   std::vector<std::string> group_key_names;
-  std::vector<uint32_t> feeds;  ///< correlations fed by this rule's matches
+  std::vector<uint32_t> feeds;                   ///< correlations fed by this rule's matches
   std::optional<std::vector<AnchorKey>> anchor;  ///< nullopt: evaluate on every event of its log
 };
 
@@ -108,10 +108,10 @@ struct CorrelationCondition {
 /// How one source rule of a correlation provides the group key and value.
 struct CorrelationSource {
   bool is_correlation = false;
-  uint32_t index = 0;               ///< into detections or correlations
-  std::vector<FieldRef> group_refs;  ///< detection source: per group-by key
+  uint32_t index = 0;                           ///< into detections or correlations
+  std::vector<FieldRef> group_refs;             ///< detection source: per group-by key
   std::vector<std::string> group_source_names;  ///< correlation source: child's group-by names
-  std::vector<FieldRef> value_refs;  ///< detection source: value_count/value_sum fields
+  std::vector<FieldRef> value_refs;             ///< detection source: value_count/value_sum fields
 };
 
 struct CorrelationRule {
@@ -147,8 +147,8 @@ struct LogIndex {
     IpTrie networks;
     bool has_networks = false;
   };
-  std::vector<uint32_t> rules;    ///< detection indexes, in load order
-  std::vector<uint64_t> always;   ///< bitset over `rules`: no anchor
+  std::vector<uint32_t> rules;   ///< detection indexes, in load order
+  std::vector<uint64_t> always;  ///< bitset over `rules`: no anchor
   std::vector<FieldIndex> fields;
   size_t anchored = 0;
 };

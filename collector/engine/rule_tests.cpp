@@ -35,10 +35,12 @@ bool Increment(Value& v, int64_t by) {
   if (v.is_string()) {
     auto addr = IpAddress::Parse(v.string_value());
     if (!addr || addr->size != 4) return false;
-    uint32_t n = static_cast<uint32_t>(addr->bytes[0]) << 24 | static_cast<uint32_t>(addr->bytes[1]) << 16 |
+    uint32_t n = static_cast<uint32_t>(addr->bytes[0]) << 24 |
+                 static_cast<uint32_t>(addr->bytes[1]) << 16 |
                  static_cast<uint32_t>(addr->bytes[2]) << 8 | addr->bytes[3];
     n += static_cast<uint32_t>(by);
-    for (int i = 0; i < 4; ++i) addr->bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+      addr->bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (24 - 8 * i));
     v = Value::String(addr->ToString());
     return true;
   }
@@ -57,7 +59,8 @@ std::expected<std::vector<Event>, std::string> BuildTestEvents(const TestCaseSpe
     bool has_ts = false;
     for (auto& [k, v] : base) {
       if (k == "ts") {
-        if (!v.is_number()) return std::unexpected("line " + std::to_string(spec.pos.line) + ": ts must be a number");
+        if (!v.is_number())
+          return std::unexpected("line " + std::to_string(spec.pos.line) + ": ts must be a number");
         ts = v.number();
         has_ts = true;
       }
@@ -65,23 +68,33 @@ std::expected<std::vector<Event>, std::string> BuildTestEvents(const TestCaseSpe
     if (!has_ts) base.emplace_back("ts", Value::Double(ts));
     for (int k = 0; k < spec.repeat; ++k) {
       JsonMembers members = base;
-      const double this_ts = ts + static_cast<double>(k) * (static_cast<double>(spec.every_ns) / 1e9);
+      const double this_ts =
+          ts + static_cast<double>(k) * (static_cast<double>(spec.every_ns) / 1e9);
       for (auto& [name, v] : members) {
         if (name == "ts") v = Value::Double(this_ts);
+        // "{n}" in a string becomes the copy number: distinct values per copy.
+        if (v.is_string() && v.string_value().find("{n}") != std::string::npos) {
+          std::string text = v.string_value();
+          for (size_t at; (at = text.find("{n}")) != std::string::npos;)
+            text.replace(at, 3, std::to_string(k));
+          v = Value::String(std::move(text));
+        }
       }
       for (const auto& inc : spec.increment) {
-        auto it = std::find_if(members.begin(), members.end(), [&](const auto& m) { return m.first == inc.text; });
+        auto it = std::find_if(members.begin(), members.end(),
+                               [&](const auto& m) { return m.first == inc.text; });
         if (it == members.end()) {
-          return std::unexpected("line " + std::to_string(inc.pos.line) + ": 'increment' names '" + inc.text +
-                                 "', which the event does not set");
+          return std::unexpected("line " + std::to_string(inc.pos.line) + ": 'increment' names '" +
+                                 inc.text + "', which the event does not set");
         }
         if (!Increment(it->second, k)) {
-          return std::unexpected("line " + std::to_string(inc.pos.line) + ": cannot increment '" + inc.text +
-                                 "' (numbers and IPv4 addresses only)");
+          return std::unexpected("line " + std::to_string(inc.pos.line) + ": cannot increment '" +
+                                 inc.text + "' (numbers and IPv4 addresses only)");
         }
       }
       auto e = EventFromMembers(std::move(members), EventOrigin{}, default_log);
-      if (!e) return std::unexpected("line " + std::to_string(spec.pos.line) + ": " + e.error().message);
+      if (!e)
+        return std::unexpected("line " + std::to_string(spec.pos.line) + ": " + e.error().message);
       out.push_back(std::move(*e));
       next_ts = this_ts + 1.0;
     }
@@ -91,14 +104,15 @@ std::expected<std::vector<Event>, std::string> BuildTestEvents(const TestCaseSpe
 
 namespace {
 
-std::vector<TestOutcome> Run(const std::shared_ptr<const RuleSet>& rules, const RuleTestOptions& options,
-                             bool apply_filters) {
+std::vector<TestOutcome> Run(const std::shared_ptr<const RuleSet>& rules,
+                             const RuleTestOptions& options, bool apply_filters) {
   std::vector<TestOutcome> outcomes;
   if (!rules) return outcomes;
   int64_t max_span = 0;
   for (const auto& c : rules->correlations) max_span = std::max(max_span, c.timespan_ns);
   for (const auto& t : rules->tests) {
-    if (!options.only.empty() && std::find(options.only.begin(), options.only.end(), t.rule_id) == options.only.end()) {
+    if (!options.only.empty() &&
+        std::find(options.only.begin(), options.only.end(), t.rule_id) == options.only.end()) {
       continue;
     }
     for (const auto& tc : t.cases) {
@@ -161,11 +175,12 @@ std::vector<Diagnostic> LintRuleSet(const std::shared_ptr<const RuleSet>& rules)
         filters += (filters.empty() ? "'" : ", '") + rules->filters[af.filter].meta.id + "'";
       }
     }
-    out.push_back(Diagnostic{Severity::kWarning, "shadowed_by_filter",
-                             "positive example '" + with[i].test_name + "' matches the rule but not once " +
-                                 (filters.empty() ? std::string("its filters") : "filter " + filters) +
-                                 " apply: the filter hides what the rule is for",
-                             SourceLocation{with[i].file, with[i].line, 0}, with[i].rule_id});
+    out.push_back(
+        Diagnostic{Severity::kWarning, "shadowed_by_filter",
+                   "positive example '" + with[i].test_name + "' matches the rule but not once " +
+                       (filters.empty() ? std::string("its filters") : "filter " + filters) +
+                       " apply: the filter hides what the rule is for",
+                   SourceLocation{with[i].file, with[i].line, 0}, with[i].rule_id});
   }
   return out;
 }

@@ -41,7 +41,8 @@ std::vector<TestOutcome> RunRuleTests(const std::shared_ptr<const RuleSet>& rule
                                       const RuleTestOptions& options = {});
 
 /// The events of one test case: defaults (`ts` one second after the
-/// previous event, starting 2023-11-14T22:13:20Z), `repeat`/`every`/`increment`.
+/// previous event, starting 2023-11-14T22:13:20Z), `repeat`/`every`/`increment`,
+/// and "{n}" in string values replaced by the copy number.
 std::expected<std::vector<Event>, std::string> BuildTestEvents(const TestCaseSpec& test,
                                                                std::optional<LogType> default_log);
 

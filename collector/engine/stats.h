@@ -27,7 +27,9 @@ class RelaxedCounter {
     v_.store(other.Get(), std::memory_order_relaxed);
     return *this;
   }
-  void Add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void Add(uint64_t n = 1) {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
@@ -42,12 +44,12 @@ struct RuleStats {
   bool shadow = false;
   std::string log;  ///< "conn"... for detections, empty for correlations
 
-  RelaxedCounter evaluations;    ///< times the rule's condition was evaluated (after the index)
-  RelaxedCounter matches;        ///< condition held and no filter excluded the event
+  RelaxedCounter evaluations;     ///< times the rule's condition was evaluated (after the index)
+  RelaxedCounter matches;         ///< condition held and no filter excluded the event
   RelaxedCounter shadow_matches;  ///< matches while in shadow mode (alerts flagged shadow)
-  RelaxedCounter alerts;         ///< alerts emitted
-  RelaxedCounter suppressed;     ///< alerts folded by throttling (reported in summaries)
-  RelaxedCounter filtered;       ///< matches a filter excluded
+  RelaxedCounter alerts;          ///< alerts emitted
+  RelaxedCounter suppressed;      ///< alerts folded by throttling (reported in summaries)
+  RelaxedCounter filtered;        ///< matches a filter excluded
   /// Evaluation time, sampled (1 event in EngineOptions::timing_sample):
   /// eval_ns / eval_samples is the mean cost of one evaluation.
   RelaxedCounter eval_ns;
@@ -77,7 +79,8 @@ struct EngineStats {
   RelaxedCounter suppressed_summaries;   ///< kSuppressed alerts emitted
   RelaxedCounter reloads_applied;        ///< Swap()s that took effect
   RelaxedCounter reloads_failed;         ///< NoteFailedReload() calls
-  std::vector<std::unique_ptr<RuleStats>> rules;  ///< detections, then correlations (rule set order)
+  std::vector<std::unique_ptr<RuleStats>>
+      rules;  ///< detections, then correlations (rule set order)
   std::vector<std::unique_ptr<FilterStats>> filters;
 };
 

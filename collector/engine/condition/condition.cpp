@@ -71,7 +71,9 @@ class Parser {
  private:
   const Token& Cur() const { return t_[i_]; }
   const Token& Next() const { return t_[i_ + 1 < t_.size() ? i_ + 1 : i_]; }
-  bool IsWord(std::string_view w) const { return Cur().kind == Token::Kind::kWord && Cur().text == w; }
+  bool IsWord(std::string_view w) const {
+    return Cur().kind == Token::Kind::kWord && Cur().text == w;
+  }
 
   std::unexpected<ConditionError> Err(std::string message) const {
     return std::unexpected(ConditionError{"condition_syntax", std::move(message), Cur().column});
@@ -209,7 +211,8 @@ bool IdentifierPatternMatches(std::string_view pattern, std::string_view name) {
   return GlobMatch(pattern, name);
 }
 
-std::expected<std::unique_ptr<ConditionNode>, ConditionError> ParseCondition(std::string_view text) {
+std::expected<std::unique_ptr<ConditionNode>, ConditionError> ParseCondition(
+    std::string_view text) {
   auto tokens = Tokenize(text);
   if (!tokens) return std::unexpected(tokens.error());
   if (tokens->size() == 1) {
@@ -239,7 +242,8 @@ std::expected<void, ConditionError> ResolveCondition(ConditionNode& node,
       std::string message = "condition names '" + node.name + "', which is not a search identifier";
       if (node.name == "AND" || node.name == "OR" || node.name == "NOT") {
         message += " (operators are lower-case: '";
-        for (char c : node.name) message += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char c : node.name)
+          message += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         message += "')";
       }
       return std::unexpected(ConditionError{"unknown_identifier", message, node.column});
@@ -268,7 +272,7 @@ std::expected<void, ConditionError> ResolveCondition(ConditionNode& node,
             node.column});
       }
       node.kind = node.kind == ConditionNode::Kind::kOneOf ? ConditionNode::Kind::kOr
-                                                            : ConditionNode::Kind::kAnd;
+                                                           : ConditionNode::Kind::kAnd;
       node.children = std::move(kids);
       return {};
     }

@@ -26,8 +26,8 @@ struct ConditionNode {
   Kind kind = Kind::kIdentifier;
   std::vector<std::unique_ptr<ConditionNode>> children;
   std::string name;
-  int index = -1;   ///< resolved identifier index
-  int column = 1;   ///< 1-based column of the token in the condition text
+  int index = -1;  ///< resolved identifier index
+  int column = 1;  ///< 1-based column of the token in the condition text
 };
 
 struct ConditionError {

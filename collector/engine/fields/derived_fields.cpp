@@ -109,10 +109,12 @@ Value ComputeDerived(DerivedField field, const Event& e, const PublicSuffixList&
       const auto split = psl.SplitName(name);
       switch (field) {
         case DerivedField::kPublicSuffix:
-          return split.public_suffix.empty() ? Value() : Value::String(std::string(split.public_suffix));
+          return split.public_suffix.empty() ? Value()
+                                             : Value::String(std::string(split.public_suffix));
         case DerivedField::kRegisteredDomain:
-          return split.registered_domain.empty() ? Value()
-                                                 : Value::String(std::string(split.registered_domain));
+          return split.registered_domain.empty()
+                     ? Value()
+                     : Value::String(std::string(split.registered_domain));
         case DerivedField::kSubdomain:
           return split.subdomain.empty() ? Value() : Value::String(std::string(split.subdomain));
         case DerivedField::kSubdomainLength:
@@ -170,7 +172,8 @@ Value ComputeDerived(DerivedField field, const Event& e, const PublicSuffixList&
         return Value::String(std::string(target.substr(q + 1)));
       }
       const size_t slash = path.rfind('/');
-      const std::string_view segment = slash == std::string_view::npos ? path : path.substr(slash + 1);
+      const std::string_view segment =
+          slash == std::string_view::npos ? path : path.substr(slash + 1);
       const size_t dot = segment.rfind('.');
       if (dot == std::string_view::npos || dot + 1 == segment.size()) return {};
       return Value::String(std::string(segment.substr(dot + 1)));

@@ -52,7 +52,7 @@ enum class DerivedField : uint8_t {
   kPublicSuffix,      // the eTLD of the same name
   kSubdomain,         // the labels left of the registered domain
   kSubdomainLength,
-  kLabelCount,     // dns: labels in query
+  kLabelCount,      // dns: labels in query
   kMaxLabelLength,  // dns: longest label of query
   kDomainEntropy,   // Shannon entropy (bits/char) of the registrable label
   kDnsHeaderFlags,  // dns: ["AA","TC","RD","RA"] subset (ECS dns.header_flags)

@@ -14,12 +14,15 @@ namespace {
 constexpr size_t kMaxVariants = 4096;  // windash/expand combinations per value
 
 const std::set<std::string>& KnownModifiers() {
-  static const std::set<std::string> k = {
-      "contains", "startswith", "endswith", "all",     "exists",    "cased",    "neq",
-      "windash",  "re",         "i",        "m",       "s",         "ignorecase", "multiline",
-      "dotall",   "base64",     "base64offset", "utf16le", "wide",  "utf16be",  "utf16",
-      "lt",       "lte",        "gt",       "gte",     "cidr",      "expand",   "fieldref",
-      "minute",   "hour",       "day",      "week",    "month",     "year"};
+  static const std::set<std::string> k = {"contains",     "startswith", "endswith", "all",
+                                          "exists",       "cased",      "neq",      "windash",
+                                          "re",           "i",          "m",        "s",
+                                          "ignorecase",   "multiline",  "dotall",   "base64",
+                                          "base64offset", "utf16le",    "wide",     "utf16be",
+                                          "utf16",        "lt",         "lte",      "gt",
+                                          "gte",          "cidr",       "expand",   "fieldref",
+                                          "minute",       "hour",       "day",      "week",
+                                          "month",        "year"};
   return k;
 }
 
@@ -29,7 +32,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }
@@ -89,7 +93,11 @@ std::vector<uint32_t> CodePoints(std::string_view s) {
   std::vector<uint32_t> out;
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
-    size_t len = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    size_t len = b < 0x80             ? 1
+                 : (b & 0xE0) == 0xC0 ? 2
+                 : (b & 0xF0) == 0xE0 ? 3
+                 : (b & 0xF8) == 0xF0 ? 4
+                                      : 0;
     if (len == 0 || i + len > s.size()) {
       out.push_back(b);  // not UTF-8: take the byte as Latin-1
       ++i;
@@ -136,9 +144,7 @@ std::string Utf16(std::string_view s, bool big_endian) {
   return out;
 }
 
-bool IsWordByte(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool IsWordByte(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 // windash: every '-' or '/' at the start of a word-looking flag (regex
 // \B[-/]\b) becomes each of - / – — ― (all combinations, as pySigma).
@@ -178,9 +184,12 @@ std::vector<SigmaPattern> Windash(const SigmaPattern& p) {
       SigmaPattern one;
       one.Append([&] {
         SigmaPattern x;
-        if (piece.part.kind == PatternPart::Kind::kLiteral) x.AddLiteral(piece.part.text);
-        else if (piece.part.kind == PatternPart::Kind::kStar) x.AddStar();
-        else x.AddQuestion();
+        if (piece.part.kind == PatternPart::Kind::kLiteral)
+          x.AddLiteral(piece.part.text);
+        else if (piece.part.kind == PatternPart::Kind::kStar)
+          x.AddStar();
+        else
+          x.AddQuestion();
         return x;
       }());
       for (auto& o : out) o.Append(one);
@@ -258,8 +267,8 @@ std::optional<FieldRef> ResolveField(const std::string& name, Pos pos, CompileCo
       return std::nullopt;
     case FieldResolution::Status::kUnknown:
       ctx.Report(Severity::kError, "unknown_field",
-                 "unknown field '" + name + "' for " + std::string(LogTypeName(*ctx.log)) + " records" +
-                     (r.detail.empty() ? "" : " (did you mean '" + r.detail + "'?)"),
+                 "unknown field '" + name + "' for " + std::string(LogTypeName(*ctx.log)) +
+                     " records" + (r.detail.empty() ? "" : " (did you mean '" + r.detail + "'?)"),
                  pos);
       return std::nullopt;
   }
@@ -276,7 +285,9 @@ struct ItemCompiler {
 
   // Modifier flags in the order written.
   std::vector<std::string> mods;
-  bool has(std::string_view m) const { return std::find(mods.begin(), mods.end(), m) != mods.end(); }
+  bool has(std::string_view m) const {
+    return std::find(mods.begin(), mods.end(), m) != mods.end();
+  }
 
   void Error(std::string code, std::string message, Pos pos) {
     ctx.Report(Severity::kError, std::move(code), std::move(message), pos);
@@ -300,15 +311,17 @@ struct ItemCompiler {
           const ValueList* list = ctx.lists.Find(name);
           if (!list) {
             Error("unknown_placeholder",
-                  "placeholder '%" + name + "%' names no configured list (a rule that cannot be "
-                  "expanded is rejected, never matched against everything)",
+                  "placeholder '%" + name +
+                      "%' names no configured list (a rule that cannot be "
+                      "expanded is rejected, never matched against everything)",
                   v.pos);
             return std::nullopt;
           }
           if (list->entries.empty()) {
-            ctx.Report(Severity::kWarning, "empty_list",
-                       "list '" + name + "' (" + list->path + ") is empty: this value matches nothing",
-                       v.pos);
+            ctx.Report(
+                Severity::kWarning, "empty_list",
+                "list '" + name + "' (" + list->path + ") is empty: this value matches nothing",
+                v.pos);
           }
           std::vector<std::string> next;
           for (const auto& r : results) {
@@ -358,19 +371,22 @@ struct ItemCompiler {
           }
         }
         Error("unknown_modifier",
-              "unknown modifier '" + m.text + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"),
+              "unknown modifier '" + m.text + "'" +
+                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"),
               m.pos);
         continue;
       }
       mods.push_back(m.text);
     }
     if (!ok) return false;
-    static const std::set<std::string> kDateParts = {"minute", "hour", "day", "week", "month", "year"};
+    static const std::set<std::string> kDateParts = {"minute", "hour",  "day",
+                                                     "week",   "month", "year"};
     for (size_t i = 0; i < mods.size(); ++i) {
       const Pos p = spec.modifiers[i].pos;
       if (kDateParts.count(mods[i])) {
         Error("unsupported_modifier",
-              "modifier '" + mods[i] + "' (date parts) is not supported: Vigil events have no date fields but ts",
+              "modifier '" + mods[i] +
+                  "' (date parts) is not supported: Vigil events have no date fields but ts",
               p);
       }
       if ((mods[i] == "re" || mods[i] == "cidr") && i != 0) {
@@ -388,27 +404,38 @@ struct ItemCompiler {
       if (m == "lt" || m == "lte" || m == "gt" || m == "gte") ++compare_mods;
     }
     const Pos first_mod = spec.modifiers.empty() ? spec.pos : spec.modifiers[0].pos;
-    if (string_pos_mods > 1) Error("conflicting_modifiers", "use only one of contains, startswith, endswith", first_mod);
-    if (compare_mods > 1) Error("conflicting_modifiers", "use only one of lt, lte, gt, gte", first_mod);
-    if (has("exists") && mods.size() > 1) Error("conflicting_modifiers", "'exists' takes no other modifier", first_mod);
+    if (string_pos_mods > 1)
+      Error("conflicting_modifiers", "use only one of contains, startswith, endswith", first_mod);
+    if (compare_mods > 1)
+      Error("conflicting_modifiers", "use only one of lt, lte, gt, gte", first_mod);
+    if (has("exists") && mods.size() > 1)
+      Error("conflicting_modifiers", "'exists' takes no other modifier", first_mod);
     if (has("fieldref") && (has("re") || has("cidr") || compare_mods || has("expand"))) {
-      Error("conflicting_modifiers", "'fieldref' combines only with contains/startswith/endswith, cased and neq", first_mod);
+      Error("conflicting_modifiers",
+            "'fieldref' combines only with contains/startswith/endswith, cased and neq", first_mod);
     }
     if (has("re") && (has("startswith") || has("endswith"))) {
-      Error("conflicting_modifiers", "'re' does not combine with startswith/endswith: anchor the regex with ^ or $", first_mod);
+      Error("conflicting_modifiers",
+            "'re' does not combine with startswith/endswith: anchor the regex with ^ or $",
+            first_mod);
     }
     if (has("cidr") && (string_pos_mods || compare_mods)) {
-      Error("conflicting_modifiers", "'cidr' does not combine with string or numeric modifiers", first_mod);
+      Error("conflicting_modifiers", "'cidr' does not combine with string or numeric modifiers",
+            first_mod);
     }
-    if (compare_mods && (string_pos_mods || has("re") || has("windash") || has("base64") || has("base64offset"))) {
-      Error("conflicting_modifiers", "numeric comparisons do not combine with string modifiers", first_mod);
+    if (compare_mods &&
+        (string_pos_mods || has("re") || has("windash") || has("base64") || has("base64offset"))) {
+      Error("conflicting_modifiers", "numeric comparisons do not combine with string modifiers",
+            first_mod);
     }
     if (has("windash") && has("all")) {
-      ctx.Report(Severity::kWarning, "windash_with_all", "'windash' with 'all' is rarely meant (pySigma warns too)", first_mod);
+      ctx.Report(Severity::kWarning, "windash_with_all",
+                 "'windash' with 'all' is rarely meant (pySigma warns too)", first_mod);
     }
     if (has("base64offset") && !has("contains")) {
       ctx.Report(Severity::kWarning, "base64offset_without_contains",
-                 "'base64offset' fragments only match inside longer text: add 'contains'", first_mod);
+                 "'base64offset' fragments only match inside longer text: add 'contains'",
+                 first_mod);
     }
     if (!ok) return false;
 
@@ -438,8 +465,8 @@ struct ItemCompiler {
             break;
           case FieldResolution::Status::kOtherLog:
             ctx.Report(Severity::kWarning, "field_of_other_logsource",
-                       "field '" + spec.field + "' exists only in " + r.detail +
-                           " records; in " + std::string(LogTypeName(*ctx.log)) +
+                       "field '" + spec.field + "' exists only in " + r.detail + " records; in " +
+                           std::string(LogTypeName(*ctx.log)) +
                            " records it is always missing, so this item never holds",
                        spec.pos);
             item.never = true;
@@ -458,13 +485,15 @@ struct ItemCompiler {
         }
       }
     } else if (has("exists") || has("fieldref") || has("cidr") || compare_mods) {
-      Error("keyword_modifier", "keywords (no field) cannot use exists, fieldref, cidr or comparisons", first_mod);
+      Error("keyword_modifier",
+            "keywords (no field) cannot use exists, fieldref, cidr or comparisons", first_mod);
       return false;
     }
 
     if (has("exists")) {
       if (spec.values.size() != 1 || spec.values[0].type != RuleValue::Type::kBool) {
-        Error("type_error", "'exists' needs true or false (unquoted)", spec.values.empty() ? spec.pos : spec.values[0].pos);
+        Error("type_error", "'exists' needs true or false (unquoted)",
+              spec.values.empty() ? spec.pos : spec.values[0].pos);
         return false;
       }
       item.exists = spec.values[0].b;
@@ -502,8 +531,10 @@ struct ItemCompiler {
         return false;
       }
       CompareTest t;
-      t.op = has("gt") ? CompareTest::Op::kGt : has("gte") ? CompareTest::Op::kGte
-             : has("lt") ? CompareTest::Op::kLt : CompareTest::Op::kLte;
+      t.op = has("gt")    ? CompareTest::Op::kGt
+             : has("gte") ? CompareTest::Op::kGte
+             : has("lt")  ? CompareTest::Op::kLt
+                          : CompareTest::Op::kLte;
       t.value = v.d;
       group.alternatives.emplace_back(t);
       return true;
@@ -514,9 +545,10 @@ struct ItemCompiler {
         return false;
       }
       FieldRefTest t;
-      t.op = has("contains") ? StringMatcher::Op::kContains
+      t.op = has("contains")     ? StringMatcher::Op::kContains
              : has("startswith") ? StringMatcher::Op::kPrefix
-             : has("endswith") ? StringMatcher::Op::kSuffix : StringMatcher::Op::kExact;
+             : has("endswith")   ? StringMatcher::Op::kSuffix
+                                 : StringMatcher::Op::kExact;
       t.cased = has("cased");
       t.never = false;
       if (ctx.log) {
@@ -560,8 +592,9 @@ struct ItemCompiler {
         std::string pattern = (has("m") || has("multiline")) ? "(?m)" + raw : raw;
         auto re = std::make_shared<RE2>(pattern, opts);
         if (!re->ok()) {
-          Error("bad_regex", "invalid regular expression '" + raw + "': " + re->error() +
-                                 " (RE2 syntax: no lookaround or backreferences)",
+          Error("bad_regex",
+                "invalid regular expression '" + raw + "': " + re->error() +
+                    " (RE2 syntax: no lookaround or backreferences)",
                 v.pos);
           return false;
         }
@@ -579,7 +612,9 @@ struct ItemCompiler {
         auto net = ParseNetwork(raw);
         if (!net) {
           const std::string origin = EntryOrigin(v, raw);
-          Error("bad_cidr", "invalid network: " + net.error() + (origin.empty() ? "" : " (list entry at " + origin + ")"),
+          Error("bad_cidr",
+                "invalid network: " + net.error() +
+                    (origin.empty() ? "" : " (list entry at " + origin + ")"),
                 v.pos);
           continue;
         }
@@ -589,9 +624,9 @@ struct ItemCompiler {
     }
 
     // Plain values: null, bool, number or a Sigma string.
-    const bool string_mods = has("contains") || has("startswith") || has("endswith") || has("windash") ||
-                             has("base64") || has("base64offset") || has("utf16le") || has("wide") ||
-                             has("utf16be") || has("utf16");
+    const bool string_mods = has("contains") || has("startswith") || has("endswith") ||
+                             has("windash") || has("base64") || has("base64offset") ||
+                             has("utf16le") || has("wide") || has("utf16be") || has("utf16");
     if (v.type == RuleValue::Type::kNull) {
       if (string_mods) {
         Error("type_error", "string modifiers need a string value, not null", v.pos);
@@ -599,14 +634,16 @@ struct ItemCompiler {
       }
       if (spec.values.size() > 1) {
         ctx.Report(Severity::kWarning, "null_in_list",
-                   "null inside a value list: the specification asks for a separate selection", v.pos);
+                   "null inside a value list: the specification asks for a separate selection",
+                   v.pos);
       }
       group.alternatives.emplace_back(NullTest{});
       return true;
     }
     if (v.type == RuleValue::Type::kBool) {
       if (string_mods) {
-        Error("type_error", "string modifiers need a quoted string, not the boolean " + v.text, v.pos);
+        Error("type_error", "string modifiers need a quoted string, not the boolean " + v.text,
+              v.pos);
         return false;
       }
       group.alternatives.emplace_back(BoolTest{v.b});
@@ -615,8 +652,9 @@ struct ItemCompiler {
     if (v.type == RuleValue::Type::kInt || v.type == RuleValue::Type::kFloat) {
       if (string_mods) {
         Error("type_error",
-              "'" + v.text + "' is an unquoted number; contains/startswith/endswith and encodings "
-              "need a string: quote it",
+              "'" + v.text +
+                  "' is an unquoted number; contains/startswith/endswith and encodings "
+                  "need a string: quote it",
               v.pos);
         return false;
       }
@@ -639,13 +677,15 @@ struct ItemCompiler {
             next.push_back(std::move(x));
           } else if (m == "base64" || m == "base64offset") {
             if (p.has_wildcards()) {
-              Error("type_error", "'" + m + "' cannot encode wildcards; escape * and ? or drop them", v.pos);
+              Error("type_error",
+                    "'" + m + "' cannot encode wildcards; escape * and ? or drop them", v.pos);
               return false;
             }
             if (m == "base64") {
               next.push_back(SigmaPattern::Literal(Base64(p.LiteralText())));
             } else {
-              for (auto& enc : Base64Offsets(p.LiteralText())) next.push_back(SigmaPattern::Literal(enc));
+              for (auto& enc : Base64Offsets(p.LiteralText()))
+                next.push_back(SigmaPattern::Literal(enc));
             }
           } else if (m == "utf16le" || m == "wide" || m == "utf16be" || m == "utf16") {
             next.push_back(EncodeLiterals(p, m));
@@ -703,8 +743,9 @@ struct ProgramBuilder {
                                                : program.AddNode(ProgramNode::Kind::kAnd, items));
     }
     if (alternatives.empty()) return std::nullopt;
-    const uint32_t node = alternatives.size() == 1 ? alternatives[0]
-                                                   : program.AddNode(ProgramNode::Kind::kOr, alternatives);
+    const uint32_t node = alternatives.size() == 1
+                              ? alternatives[0]
+                              : program.AddNode(ProgramNode::Kind::kOr, alternatives);
     selection_nodes[index] = node;
     return node;
   }
@@ -725,14 +766,16 @@ struct ProgramBuilder {
         bool failed = false;
         for (const auto& k : c.children) {
           auto n = Build(*k);
-          if (!n) failed = true;
-          else kids.push_back(*n);
+          if (!n)
+            failed = true;
+          else
+            kids.push_back(*n);
         }
         if (failed) return std::nullopt;
         if (kids.size() == 1) return kids[0];
-        return program.AddNode(c.kind == ConditionNode::Kind::kAnd ? ProgramNode::Kind::kAnd
-                                                                   : ProgramNode::Kind::kOr,
-                               kids);
+        return program.AddNode(
+            c.kind == ConditionNode::Kind::kAnd ? ProgramNode::Kind::kAnd : ProgramNode::Kind::kOr,
+            kids);
       }
       default:
         return std::nullopt;  // quantifiers are resolved before building
@@ -805,7 +848,8 @@ namespace {
 
 // Keys of one item (every value must be indexable), or nullopt.
 std::optional<std::vector<AnchorKey>> ItemAnchor(const CompiledItem& item) {
-  if (item.keyword || item.negate || item.exists || item.never || item.field.kind == FieldRef::Kind::kNone) {
+  if (item.keyword || item.negate || item.exists || item.never ||
+      item.field.kind == FieldRef::Kind::kNone) {
     return std::nullopt;
   }
   auto group_keys = [&](const ValueGroup& g) -> std::optional<std::vector<AnchorKey>> {
@@ -932,13 +976,16 @@ void CheckContradictions(const Program& program, LogType log, CompileContext& ct
   std::map<std::pair<int, int>, Constraint> by_field;
   for (uint32_t i : items) {
     const CompiledItem& item = program.items()[i];
-    if (item.keyword || item.negate || item.never || item.field.kind == FieldRef::Kind::kNone) continue;
+    if (item.keyword || item.negate || item.never || item.field.kind == FieldRef::Kind::kNone)
+      continue;
     if (IsVectorField(log, item.field)) continue;  // different elements may satisfy each
     auto& c = by_field[{static_cast<int>(item.field.kind), item.field.index}];
     c.name = item.event_field;
     if (item.exists) {
-      if (*item.exists) c.must_exist = true;
-      else c.must_be_null = true;
+      if (*item.exists)
+        c.must_exist = true;
+      else
+        c.must_be_null = true;
       continue;
     }
     if (item.all) continue;
@@ -947,7 +994,8 @@ void CheckContradictions(const Program& program, LogType log, CompileContext& ct
     bool null_only = !item.groups.empty();
     for (const auto& g : item.groups) {
       for (const auto& alt : g.alternatives) {
-        if (const auto* s = std::get_if<StringTest>(&alt); s && s->matcher.op() == StringMatcher::Op::kExact) {
+        if (const auto* s = std::get_if<StringTest>(&alt);
+            s && s->matcher.op() == StringMatcher::Op::kExact) {
           allowed.insert(FoldCase(s->matcher.literal()));
           null_only = false;
         } else if (const auto* n = std::get_if<NumberTest>(&alt)) {
@@ -980,13 +1028,15 @@ void CheckContradictions(const Program& program, LogType log, CompileContext& ct
   for (const auto& [key, c] : by_field) {
     if (c.values && c.values->empty()) {
       ctx.Report(Severity::kWarning, "never_matches",
-                 "the condition requires '" + c.name + "' to equal two different values at once; "
-                 "the rule can never match",
+                 "the condition requires '" + c.name +
+                     "' to equal two different values at once; "
+                     "the rule can never match",
                  pos);
     } else if (c.must_be_null && c.must_exist) {
       ctx.Report(Severity::kWarning, "never_matches",
-                 "the condition requires '" + c.name + "' to be both missing and present; "
-                 "the rule can never match",
+                 "the condition requires '" + c.name +
+                     "' to be both missing and present; "
+                     "the rule can never match",
                  pos);
     }
   }

@@ -18,13 +18,16 @@
 namespace vigil::collector::engine {
 
 struct CompileContext {
+  CompileContext(const DocSpec& d, std::optional<LogType> l, const ListSet& ls,
+                 std::vector<Diagnostic>& out)
+      : doc(d), log(l), lists(ls), diags(out) {}
+
   const DocSpec& doc;
   /// The log type the rule reads; nullopt checks syntax only (rules for logs
   /// Vigil does not produce: their fields are not Vigil's).
   std::optional<LogType> log;
   const ListSet& lists;
   std::vector<Diagnostic>& diags;
-  /// Where to report: filter bodies report at the filter's file.
   bool errors = false;
   /// Taxonomy fields the rule uses that Vigil does not produce.
   std::vector<std::string> unavailable;

@@ -46,14 +46,16 @@ Route RouteLogsource(const LogsourceSpec& ls) {
     return std::nullopt;
   };
   if (!product.empty() && product != "zeek") {
-    return {std::nullopt, "Vigil does not produce '" + product + "' logs (only Zeek-style conn, dns, ssl, http records)"};
+    return {std::nullopt, "Vigil does not produce '" + product +
+                              "' logs (only Zeek-style conn, dns, ssl, http records)"};
   }
   if (product == "zeek") {
     if (service.empty()) {
       return {std::nullopt, "'product: zeek' without 'service' does not name one Vigil log"};
     }
     if (auto log = own_log(service)) return {log, {}};
-    return {std::nullopt, "Vigil produces no Zeek '" + service + "' log (only conn, dns, ssl, http)"};
+    return {std::nullopt,
+            "Vigil produces no Zeek '" + service + "' log (only conn, dns, ssl, http)"};
   }
   if (!category.empty()) {
     if (category == "dns") return {LogType::kDns, {}};
@@ -64,9 +66,11 @@ Route RouteLogsource(const LogsourceSpec& ls) {
       if (service == "dns") return {LogType::kDns, {}};
       if (service == "http") return {LogType::kHttp, {}};
       if (service == "tls" || service == "ssl") return {LogType::kSsl, {}};
-      return {std::nullopt, "'category: network' needs 'service: connection', 'dns', 'http' or 'tls'"};
+      return {std::nullopt,
+              "'category: network' needs 'service: connection', 'dns', 'http' or 'tls'"};
     }
-    return {std::nullopt, "Vigil produces no '" + category + "' events (network sensors see conn, dns, ssl, http)"};
+    return {std::nullopt, "Vigil produces no '" + category +
+                              "' events (network sensors see conn, dns, ssl, http)"};
   }
   if (service == "netflow") return {LogType::kConn, {}};
   if (auto log = own_log(service)) return {log, {}};
@@ -137,7 +141,8 @@ class Loader {
     }
     // A YAML syntax error makes the whole file unusable: that fails the load.
     for (const auto& d : diags_) {
-      if (d.severity == Severity::kError && (d.code == "yaml_syntax" || d.code == "yaml_structure")) {
+      if (d.severity == Severity::kError &&
+          (d.code == "yaml_syntax" || d.code == "yaml_structure")) {
         file_errors_ = true;
       }
     }
@@ -170,8 +175,11 @@ class Loader {
   size_t Errors() const { return CountSeverity(diags_, Severity::kError); }
 
   void FileError(std::string code, std::string message, std::string file, int line = 0) {
-    diags_.push_back(Diagnostic{Severity::kError, std::move(code), std::move(message),
-                                SourceLocation{std::move(file), line, 0}, {}});
+    diags_.push_back(Diagnostic{Severity::kError,
+                                std::move(code),
+                                std::move(message),
+                                SourceLocation{std::move(file), line, 0},
+                                {}});
     file_errors_ = true;
   }
 
@@ -206,7 +214,8 @@ class Loader {
       }
       std::vector<std::string> found;
       if (fs::is_directory(status)) {
-        for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+        for (auto it = fs::recursive_directory_iterator(
+                 p, fs::directory_options::skip_permission_denied, ec);
              !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
           const fs::path rel = fs::relative(it->path(), p, ec);
           if (Skipped(rel)) {
@@ -256,17 +265,21 @@ class Loader {
 
   void LoadPsl() {
     if (opt_.public_suffix_file.empty()) {
-      rs_->psl = std::shared_ptr<const PublicSuffixList>(&PublicSuffixList::BuiltIn(), [](const PublicSuffixList*) {});
+      rs_->psl = std::shared_ptr<const PublicSuffixList>(&PublicSuffixList::BuiltIn(),
+                                                         [](const PublicSuffixList*) {});
       return;
     }
     std::string bytes;
     if (!ReadFileBytes(opt_.public_suffix_file, bytes)) {
       diags_.push_back(Diagnostic{
-          Severity::kWarning, "public_suffix_fallback",
+          Severity::kWarning,
+          "public_suffix_fallback",
           "cannot read the public suffix list " + opt_.public_suffix_file +
               "; registered_domain uses a small built-in list (install Debian's publicsuffix)",
-          SourceLocation{opt_.public_suffix_file, 0, 0}, {}});
-      rs_->psl = std::shared_ptr<const PublicSuffixList>(&PublicSuffixList::BuiltIn(), [](const PublicSuffixList*) {});
+          SourceLocation{opt_.public_suffix_file, 0, 0},
+          {}});
+      rs_->psl = std::shared_ptr<const PublicSuffixList>(&PublicSuffixList::BuiltIn(),
+                                                         [](const PublicSuffixList*) {});
       return;
     }
     rs_->psl = std::make_shared<const PublicSuffixList>(PublicSuffixList::Parse(bytes));
@@ -281,8 +294,8 @@ class Loader {
         if (!inserted && it->second != i) {
           const DocSpec& other = docs_[it->second];
           Report(d, Severity::kError, key == &d.id ? "duplicate_id" : "duplicate_name",
-                 std::string(key == &d.id ? "id" : "name") + " '" + (*key)->text + "' is also used at " +
-                     other.file + ":" + std::to_string(other.pos.line),
+                 std::string(key == &d.id ? "id" : "name") + " '" + (*key)->text +
+                     "' is also used at " + other.file + ":" + std::to_string(other.pos.line),
                  (*key)->pos);
           states_[i].state = RuleState::kRejected;
           states_[i].reason = "duplicate " + std::string(key == &d.id ? "id" : "name");
@@ -310,10 +323,13 @@ class Loader {
       const OverlaySpec& o = *d.overlay;
       std::optional<bool> shadow;
       if (o.mode) {
-        if (o.mode->text == "shadow") shadow = true;
-        else if (o.mode->text == "enforce") shadow = false;
+        if (o.mode->text == "shadow")
+          shadow = true;
+        else if (o.mode->text == "enforce")
+          shadow = false;
         else {
-          Report(d, Severity::kError, "bad_value", "'mode' must be 'shadow' or 'enforce'", o.mode->pos);
+          Report(d, Severity::kError, "bad_value", "'mode' must be 'shadow' or 'enforce'",
+                 o.mode->pos);
           states_[i].state = RuleState::kRejected;
           states_[i].reason = "bad mode";
           continue;
@@ -323,7 +339,8 @@ class Loader {
       if (o.level) {
         level = ParseLevel(o.level->text);
         if (!level) {
-          Report(d, Severity::kError, "bad_value", "unknown level '" + o.level->text + "'", o.level->pos);
+          Report(d, Severity::kError, "bad_value", "unknown level '" + o.level->text + "'",
+                 o.level->pos);
           states_[i].state = RuleState::kRejected;
           states_[i].reason = "bad level";
           continue;
@@ -339,8 +356,8 @@ class Loader {
         Override& ov = overrides_[*target];
         if (ov.overlay) {
           Report(d, Severity::kWarning, "overlay_conflict",
-                 "rule '" + ref.text + "' is also changed by the overlay at " + ov.overlay->file + ":" +
-                     std::to_string(ov.overlay->pos.line) + "; later settings win",
+                 "rule '" + ref.text + "' is also changed by the overlay at " + ov.overlay->file +
+                     ":" + std::to_string(ov.overlay->pos.line) + "; later settings win",
                  ref.pos);
         }
         ov.overlay = &d;
@@ -371,7 +388,8 @@ class Loader {
 
   // Level, mode and throttle checks shared by detections and correlations.
   // Returns false when the rule has errors.
-  bool CommonSettings(size_t index, Level& level, bool& shadow, std::optional<ThrottleSpec>& throttle) {
+  bool CommonSettings(size_t index, Level& level, bool& shadow,
+                      std::optional<ThrottleSpec>& throttle) {
     const DocSpec& d = docs_[index];
     bool ok = true;
     level = Level::kMedium;
@@ -424,6 +442,21 @@ class Loader {
       DocState& st = states_[i];
       st.done = true;
       if (st.state == RuleState::kRejected) continue;
+      if (d.reader_errors > 0 && InactiveByStatus(d)) {
+        // A retired rule (deprecated/unsupported) is not loaded anyway: its
+        // problems are notes that explain why, not errors that fail the load.
+        std::string first;
+        for (auto& diag : diags_) {
+          if (diag.severity == Severity::kError && diag.where.file == d.file &&
+              diag.rule_id == d.Handle()) {
+            if (first.empty()) first = diag.message + " [" + diag.code + "]";
+            diag.severity = Severity::kNote;
+          }
+        }
+        st.state = RuleState::kInactive;
+        st.reason = "status '" + d.status->text + "'" + (first.empty() ? "" : ": " + first);
+        continue;
+      }
       if (d.reader_errors > 0 || d.broken || !d.logsource || !d.detection) {
         st.state = RuleState::kRejected;
         st.reason = FirstError(d);
@@ -509,7 +542,8 @@ class Loader {
       st.index = static_cast<int>(rs_->detections.size());
       rs_->detections.push_back(std::move(rule));
       if (!d.vigil.tests.empty()) {
-        rs_->tests.push_back(RuleTests{d.Handle(), false, static_cast<uint32_t>(st.index), d.file, d.vigil.tests});
+        rs_->tests.push_back(
+            RuleTests{d.Handle(), false, static_cast<uint32_t>(st.index), d.file, d.vigil.tests});
       }
     }
   }
@@ -520,7 +554,8 @@ class Loader {
     if (st.done) return;
     const DocSpec& d = docs_[i];
     if (st.visiting) {
-      Report(d, Severity::kError, "correlation_cycle", "correlation references itself through its rules",
+      Report(d, Severity::kError, "correlation_cycle",
+             "correlation references itself through its rules",
              d.correlation ? d.correlation->pos : d.pos);
       st.state = RuleState::kRejected;
       st.reason = "reference cycle";
@@ -562,7 +597,8 @@ class Loader {
       rule.type = it->second;
     } else if (c.type.text == "value_percentile" || c.type.text == "value_median") {
       error("unsupported_correlation",
-            "correlation type '" + c.type.text + "' is not supported (its semantics are under-specified)",
+            "correlation type '" + c.type.text +
+                "' is not supported (its semantics are under-specified)",
             c.type.pos);
     } else {
       error("bad_correlation_type",
@@ -578,9 +614,9 @@ class Loader {
     }
     // Condition.
     static const std::map<std::string, CorrelationCondition::Op> kOps = {
-        {"gt", CorrelationCondition::Op::kGt},   {"gte", CorrelationCondition::Op::kGte},
-        {"lt", CorrelationCondition::Op::kLt},   {"lte", CorrelationCondition::Op::kLte},
-        {"eq", CorrelationCondition::Op::kEq},   {"neq", CorrelationCondition::Op::kNeq}};
+        {"gt", CorrelationCondition::Op::kGt}, {"gte", CorrelationCondition::Op::kGte},
+        {"lt", CorrelationCondition::Op::kLt}, {"lte", CorrelationCondition::Op::kLte},
+        {"eq", CorrelationCondition::Op::kEq}, {"neq", CorrelationCondition::Op::kNeq}};
     for (const auto& op : c.condition) rule.condition.terms.push_back({kOps.at(op.op), op.value});
     const bool temporal =
         rule.type == CorrelationType::kTemporal || rule.type == CorrelationType::kTemporalOrdered;
@@ -640,22 +676,24 @@ class Loader {
     for (const auto& ref : c.rules) {
       auto target = Lookup(ref.text);
       if (!target) {
-        error("unresolved_reference", "correlation references '" + ref.text + "', which is not loaded",
-              ref.pos);
+        error("unresolved_reference",
+              "correlation references '" + ref.text + "', which is not loaded", ref.pos);
         continue;
       }
       const DocSpec& t = docs_[*target];
       if (t.kind == DocKind::kCorrelation) {
         ResolveCorrelation(*target);
       } else if (t.kind != DocKind::kDetection) {
-        error("bad_reference", "'" + ref.text + "' is a " + std::string(DocKindName(t.kind)) +
-                                   ", not a rule", ref.pos);
+        error("bad_reference",
+              "'" + ref.text + "' is a " + std::string(DocKindName(t.kind)) + ", not a rule",
+              ref.pos);
         continue;
       }
       const DocState& ts = states_[*target];
       if (ts.state == RuleState::kRejected) {
         source_rejected = true;
-        if (inactive_reason.empty()) inactive_reason = "references rejected rule '" + ref.text + "'";
+        if (inactive_reason.empty())
+          inactive_reason = "references rejected rule '" + ref.text + "'";
         continue;
       }
       if (ts.state == RuleState::kInactive) {
@@ -669,7 +707,8 @@ class Loader {
       src.index = static_cast<uint32_t>(ts.index);
       auto field_for = [&](const std::string& group_name) {
         if (auto a = c.aliases.find(group_name); a != c.aliases.end()) {
-          for (const auto* key : {&ref.text, t.id ? &t.id->text : nullptr, t.name ? &t.name->text : nullptr}) {
+          for (const auto* key :
+               {&ref.text, t.id ? &t.id->text : nullptr, t.name ? &t.name->text : nullptr}) {
             if (!key) continue;
             if (auto f = a->second.find(*key); f != a->second.end()) return f->second;
           }
@@ -680,7 +719,8 @@ class Loader {
         const CorrelationRule& child = rs_->correlations[src.index];
         for (const auto& g : rule.group_by) {
           const Named f = field_for(g);
-          if (std::find(child.group_by.begin(), child.group_by.end(), f.text) == child.group_by.end()) {
+          if (std::find(child.group_by.begin(), child.group_by.end(), f.text) ==
+              child.group_by.end()) {
             error("group_by_mismatch",
                   "group-by '" + f.text + "' is not among the group-by fields of correlation '" +
                       ref.text + "'",
@@ -689,8 +729,9 @@ class Loader {
           src.group_source_names.push_back(f.text);
         }
         if (needs_field) {
-          error("unsupported_chain", std::string(CorrelationTypeName(rule.type)) +
-                                         " over another correlation has no field values to use",
+          error("unsupported_chain",
+                std::string(CorrelationTypeName(rule.type)) +
+                    " over another correlation has no field values to use",
                 ref.pos);
         }
       } else {
@@ -708,7 +749,8 @@ class Loader {
         }
         if (!ctx.unavailable.empty()) {
           ctx.Report(Severity::kError, "unknown_field",
-                     "correlation field '" + ctx.unavailable[0] + "' is not produced by Vigil", ref.pos);
+                     "correlation field '" + ctx.unavailable[0] + "' is not produced by Vigil",
+                     ref.pos);
         }
         // Errors about the correlation's own fields belong to the correlation.
         for (auto& diag : local) {
@@ -738,11 +780,14 @@ class Loader {
     }
     st.index = static_cast<int>(rs_->correlations.size());
     for (const auto& src : rule.sources) {
-      if (src.is_correlation) rs_->correlations[src.index].feeds.push_back(static_cast<uint32_t>(st.index));
-      else rs_->detections[src.index].feeds.push_back(static_cast<uint32_t>(st.index));
+      if (src.is_correlation)
+        rs_->correlations[src.index].feeds.push_back(static_cast<uint32_t>(st.index));
+      else
+        rs_->detections[src.index].feeds.push_back(static_cast<uint32_t>(st.index));
     }
     if (!d.vigil.tests.empty()) {
-      rs_->tests.push_back(RuleTests{d.Handle(), true, static_cast<uint32_t>(st.index), d.file, d.vigil.tests});
+      rs_->tests.push_back(
+          RuleTests{d.Handle(), true, static_cast<uint32_t>(st.index), d.file, d.vigil.tests});
     }
     rs_->correlations.push_back(std::move(rule));
   }
@@ -790,14 +835,16 @@ class Loader {
           filter.has_not = syntax->has_not;
           if (!syntax->has_not) {
             Report(d, Severity::kWarning, "filter_without_not",
-                   "the filter's condition has no 'not': it is AND'ed to the rule, so it restricts the "
+                   "the filter's condition has no 'not': it is AND'ed to the rule, so it restricts "
+                   "the "
                    "rule to these events instead of excluding them",
                    f.detection.conditions.empty() ? f.pos : f.detection.conditions[0].pos);
           }
         }
       }
       bool has_errors = false;
-      for (size_t k = before; k < diags_.size(); ++k) has_errors |= diags_[k].severity == Severity::kError;
+      for (size_t k = before; k < diags_.size(); ++k)
+        has_errors |= diags_[k].severity == Severity::kError;
       if (has_errors) {
         st.state = RuleState::kRejected;
         st.reason = FirstError(d, before);
@@ -859,8 +906,8 @@ class Loader {
           for (auto& diag : local) diags_.push_back(std::move(diag));
           if (!ctx.unavailable.empty()) {
             Report(d, Severity::kError, "unknown_field",
-                   "filter uses '" + ctx.unavailable[0] + "', which " + std::string(LogTypeName(rule.log)) +
-                       " records do not have",
+                   "filter uses '" + ctx.unavailable[0] + "', which " +
+                       std::string(LogTypeName(rule.log)) + " records do not have",
                    f.pos);
           }
         }
@@ -869,18 +916,21 @@ class Loader {
         filter.applied_to.push_back(rule.meta.id);
       }
       has_errors = false;
-      for (size_t k = before; k < diags_.size(); ++k) has_errors |= diags_[k].severity == Severity::kError;
+      for (size_t k = before; k < diags_.size(); ++k)
+        has_errors |= diags_[k].severity == Severity::kError;
       if (has_errors) {
         // Undo partial application: a broken filter applies nowhere.
         for (auto& rule : rs_->detections) {
-          std::erase_if(rule.filters, [&](const AppliedFilter& af) { return af.filter == filter_index; });
+          std::erase_if(rule.filters,
+                        [&](const AppliedFilter& af) { return af.filter == filter_index; });
         }
         st.state = RuleState::kRejected;
         st.reason = FirstError(d, before);
         continue;
       }
       if (filter.applied_to.empty()) {
-        Report(d, Severity::kWarning, "filter_applies_nowhere", "the filter applies to no loaded rule", f.pos);
+        Report(d, Severity::kWarning, "filter_applies_nowhere",
+               "the filter applies to no loaded rule", f.pos);
       }
       st.index = static_cast<int>(filter_index);
       rs_->filters.push_back(std::move(filter));
@@ -917,8 +967,9 @@ class Loader {
         }
         ++idx.anchored;
         for (const auto& key : *rule.anchor) {
-          auto it = std::find_if(idx.fields.begin(), idx.fields.end(),
-                                 [&](const LogIndex::FieldIndex& f) { return f.field == key.field; });
+          auto it =
+              std::find_if(idx.fields.begin(), idx.fields.end(),
+                           [&](const LogIndex::FieldIndex& f) { return f.field == key.field; });
           if (it == idx.fields.end()) {
             idx.fields.emplace_back();
             idx.fields.back().field = key.field;
@@ -962,7 +1013,8 @@ class Loader {
         s.log = std::string(LogTypeName(r.log));
         s.shadow = r.shadow;
         s.level = r.meta.level;
-      } else if (d.kind == DocKind::kCorrelation && st.state == RuleState::kActive && st.index >= 0) {
+      } else if (d.kind == DocKind::kCorrelation && st.state == RuleState::kActive &&
+                 st.index >= 0) {
         const auto& r = rs_->correlations[static_cast<size_t>(st.index)];
         s.shadow = r.shadow;
         s.level = r.meta.level;
@@ -1031,8 +1083,11 @@ LoadResult LoadRuleSet(const LoadOptions& options) {
     // Third-party code (yaml-cpp, RE2 allocation, filesystem) must not take
     // the collector down on a reload: report and keep the old rules.
     LoadResult r;
-    r.diagnostics.push_back(Diagnostic{Severity::kError, "internal_error",
-                                       std::string("rule loading failed: ") + e.what(), {}, {}});
+    r.diagnostics.push_back(Diagnostic{Severity::kError,
+                                       "internal_error",
+                                       std::string("rule loading failed: ") + e.what(),
+                                       {},
+                                       {}});
     return r;
   }
 }

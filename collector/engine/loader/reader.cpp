@@ -114,7 +114,8 @@ std::optional<int64_t> ParseExpiry(std::string_view text) {
       !num(8, 2, d)) {
     return std::nullopt;
   }
-  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
+  const std::chrono::year_month_day ymd{std::chrono::year(y),
+                                        std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return std::nullopt;
   const auto day_start = std::chrono::sys_days(ymd).time_since_epoch();
@@ -215,7 +216,8 @@ bool ParseYamlFloat(std::string_view s, double& out) {
   }
   if (i != s.size()) return false;
   if (clean.back() == '.') clean += '0';
-  if (clean.front() == '.' || (clean.size() > 1 && clean[1] == '.' && (clean[0] == '-' || clean[0] == '+'))) {
+  if (clean.front() == '.' ||
+      (clean.size() > 1 && clean[1] == '.' && (clean[0] == '-' || clean[0] == '+'))) {
     clean.insert(clean[0] == '.' ? 0 : 1, "0");
   }
   auto res = std::from_chars(clean.data(), clean.data() + clean.size(), out);
@@ -232,8 +234,10 @@ RuleValue TypeScalar(const YAML::Node& n) {
   v.text = n.Scalar();
   if (!IsPlain(n)) return v;  // quoted or block scalar: a string
   const std::string& s = v.text;
-  static const std::set<std::string> kTrue = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-  static const std::set<std::string> kFalse = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+  static const std::set<std::string> kTrue = {"true", "True", "TRUE", "yes", "Yes",
+                                              "YES",  "on",   "On",   "ON"};
+  static const std::set<std::string> kFalse = {"false", "False", "FALSE", "no", "No",
+                                               "NO",    "off",   "Off",   "OFF"};
   static const std::set<std::string> kNull = {"null", "Null", "NULL", "~", ""};
   if (kNull.count(s)) {
     v.type = RuleValue::Type::kNull;
@@ -308,18 +312,17 @@ class DocReader {
               PosOf(root["action"]));
       } else {
         Error("unknown_document",
-              "document has none of 'detection', 'correlation', 'filter' or 'overlay'",
-              doc_.pos);
+              "document has none of 'detection', 'correlation', 'filter' or 'overlay'", doc_.pos);
       }
       doc_.broken = true;
       return;
     }
-    static const std::set<std::string> kCommon = {
-        "title",  "id",      "name",     "status",   "description",    "references",
-        "author", "date",    "modified", "tags",     "falsepositives", "level",
-        "license", "related", "fields",  "taxonomy", "scope",          "vigil",
-        // Custom keys SigmaHQ uses in its repository.
-        "regression_tests_path", "simulation"};
+    static const std::set<std::string> kCommon = {"title", "id", "name", "status", "description",
+                                                  "references", "author", "date", "modified",
+                                                  "tags", "falsepositives", "level", "license",
+                                                  "related", "fields", "taxonomy", "scope", "vigil",
+                                                  // Custom keys SigmaHQ uses in its repository.
+                                                  "regression_tests_path", "simulation"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.Scalar();
       const YAML::Node& value = it->second;
@@ -354,8 +357,10 @@ class DocReader {
             continue;
           }
           if (key == "expires") {
-            if (doc_.filter) doc_.filter->expires = ScalarString(value, key);
-            else pending_expires_ = ScalarString(value, key);
+            if (doc_.filter)
+              doc_.filter->expires = ScalarString(value, key);
+            else
+              pending_expires_ = ScalarString(value, key);
             continue;
           }
           break;
@@ -496,7 +501,8 @@ class DocReader {
     bool first = true;
     while (true) {
       const size_t bar = key.find('|', start);
-      const std::string part = key.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+      const std::string part =
+          key.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
       if (first) {
         item.field = part;
         first = false;
@@ -564,12 +570,14 @@ class DocReader {
         } else if (el.IsScalar()) {
           keywords.values.push_back(TypeScalar(el));
         } else {
-          Error("bad_selection", "selection '" + name + "' lists something that is neither a map nor a value",
+          Error("bad_selection",
+                "selection '" + name + "' lists something that is neither a map nor a value",
                 PosOf(el));
         }
       }
       if (!keywords.values.empty()) sel.any_of.push_back({std::move(keywords)});
-      if (body.size() == 0) Error("empty_selection", "selection '" + name + "' is empty", PosOf(body));
+      if (body.size() == 0)
+        Error("empty_selection", "selection '" + name + "' is empty", PosOf(body));
     } else if (body.IsScalar()) {
       ItemSpec keyword;
       keyword.keyword = true;
@@ -595,8 +603,10 @@ class DocReader {
       if (key == "condition") {
         if (it->second.IsSequence()) {
           for (const auto& c : it->second) {
-            if (c.IsScalar()) det.conditions.push_back({c.Scalar(), PosOf(c)});
-            else Error("bad_type", "conditions must be strings", PosOf(c));
+            if (c.IsScalar())
+              det.conditions.push_back({c.Scalar(), PosOf(c)});
+            else
+              Error("bad_type", "conditions must be strings", PosOf(c));
           }
         } else if (it->second.IsScalar()) {
           det.conditions.push_back({it->second.Scalar(), PosOf(it->second)});
@@ -659,7 +669,8 @@ class DocReader {
 
   void FlattenEvent(const YAML::Node& map, const std::string& prefix, JsonMembers& out) {
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const std::string key = prefix.empty() ? it->first.Scalar() : prefix + "." + it->first.Scalar();
+      const std::string key =
+          prefix.empty() ? it->first.Scalar() : prefix + "." + it->first.Scalar();
       if (it->second.IsMap()) {
         FlattenEvent(it->second, key, out);
       } else {
@@ -832,7 +843,8 @@ class DocReader {
           }
           static const std::set<std::string> kOps = {"gt", "gte", "lt", "lte", "eq", "neq"};
           if (!kOps.count(op)) {
-            Error("unknown_key", "unknown correlation condition '" + op + "' (gt gte lt lte eq neq field)",
+            Error("unknown_key",
+                  "unknown correlation condition '" + op + "' (gt gte lt lte eq neq field)",
                   PosOf(ci->first));
             continue;
           }
@@ -889,7 +901,8 @@ class DocReader {
       if (rules.IsSequence() && rules.size() == 0) f.any_rule = true;
     }
     f.detection = ReadDetection(n, /*filter=*/true);
-    if (f.detection.selections.empty()) Error("missing_key", "filter needs at least one selection", f.pos);
+    if (f.detection.selections.empty())
+      Error("missing_key", "filter needs at least one selection", f.pos);
     doc_.filter = std::move(f);
   }
 
@@ -912,7 +925,8 @@ class DocReader {
       } else if (key == "level") {
         o.level = ScalarString(it->second, key);
       } else {
-        Error("unknown_key", "unknown key '" + key + "' in 'overlay' (rules, mode, throttle, level)",
+        Error("unknown_key",
+              "unknown key '" + key + "' in 'overlay' (rules, mode, throttle, level)",
               PosOf(it->first));
       }
     }
@@ -935,8 +949,11 @@ std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic
   try {
     roots = YAML::LoadAll(file.bytes);
   } catch (const YAML::Exception& e) {
-    diags.push_back(Diagnostic{Severity::kError, "yaml_syntax", e.msg,
-                               SourceLocation{file.path, e.mark.line + 1, e.mark.column + 1}, {}});
+    diags.push_back(Diagnostic{Severity::kError,
+                               "yaml_syntax",
+                               e.msg,
+                               SourceLocation{file.path, e.mark.line + 1, e.mark.column + 1},
+                               {}});
     return docs;
   }
   int index = 0;
@@ -957,8 +974,11 @@ std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic
     docs.push_back(std::move(doc));
   }
   if (docs.empty()) {
-    diags.push_back(Diagnostic{Severity::kWarning, "empty_file", "file contains no documents",
-                               SourceLocation{file.path, 0, 0}, {}});
+    diags.push_back(Diagnostic{Severity::kWarning,
+                               "empty_file",
+                               "file contains no documents",
+                               SourceLocation{file.path, 0, 0},
+                               {}});
   }
   return docs;
 }

@@ -29,7 +29,8 @@ class AhoCorasick {
     for (char ch : text) {
       const uint16_t cls = class_of_[static_cast<unsigned char>(FoldCase(ch))];
       state = delta_[static_cast<size_t>(state) * classes_ + cls];
-      for (int32_t o = out_head_[static_cast<size_t>(state)]; o >= 0; o = outs_[static_cast<size_t>(o)].next) {
+      for (int32_t o = out_head_[static_cast<size_t>(state)]; o >= 0;
+           o = outs_[static_cast<size_t>(o)].next) {
         on_match(outs_[static_cast<size_t>(o)].id);
       }
     }

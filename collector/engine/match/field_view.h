@@ -32,7 +32,8 @@ class FieldView {
       case FieldRef::Kind::kDerived: {
         const uint32_t bit = 1u << ref.index;
         if (!(computed_ & bit)) {
-          derived_[ref.index] = ComputeDerived(static_cast<DerivedField>(ref.index), *event_, *psl_);
+          derived_[ref.index] =
+              ComputeDerived(static_cast<DerivedField>(ref.index), *event_, *psl_);
           computed_ |= bit;
         }
         return derived_[ref.index];

@@ -12,7 +12,8 @@ IpAddress Canonical(const IpAddress& a) {
   }
   IpAddress v4;
   v4.size = 4;
-  for (int i = 0; i < 4; ++i) v4.bytes[static_cast<size_t>(i)] = a.bytes[static_cast<size_t>(12 + i)];
+  for (int i = 0; i < 4; ++i)
+    v4.bytes[static_cast<size_t>(i)] = a.bytes[static_cast<size_t>(12 + i)];
   return v4;
 }
 
@@ -29,7 +30,9 @@ bool IpNetwork::Contains(const IpAddress& raw) const {
   return (a.bytes[static_cast<size_t>(full)] & mask) == address.bytes[static_cast<size_t>(full)];
 }
 
-std::string IpNetwork::ToString() const { return address.ToString() + "/" + std::to_string(prefix); }
+std::string IpNetwork::ToString() const {
+  return address.ToString() + "/" + std::to_string(prefix);
+}
 
 std::expected<IpNetwork, std::string> ParseNetwork(std::string_view text) {
   const size_t slash = text.find('/');
@@ -57,16 +60,14 @@ std::expected<IpNetwork, std::string> ParseNetwork(std::string_view text) {
   net.prefix = static_cast<uint8_t>(prefix);
   for (int bit = prefix; bit < max; ++bit) {
     if ((addr->bytes[static_cast<size_t>(bit / 8)] >> (7 - bit % 8)) & 1) {
-      return std::unexpected("host bits set in '" + std::string(text) + "' (did you mean " +
-                             [&] {
-                               IpNetwork fixed = net;
-                               for (int b = prefix; b < max; ++b) {
-                                 fixed.address.bytes[static_cast<size_t>(b / 8)] &=
-                                     static_cast<uint8_t>(~(1u << (7 - b % 8)));
-                               }
-                               return fixed.ToString();
-                             }() +
-                             "?)");
+      return std::unexpected("host bits set in '" + std::string(text) + "' (did you mean " + [&] {
+        IpNetwork fixed = net;
+        for (int b = prefix; b < max; ++b) {
+          fixed.address.bytes[static_cast<size_t>(b / 8)] &=
+              static_cast<uint8_t>(~(1u << (7 - b % 8)));
+        }
+        return fixed.ToString();
+      }() + "?)");
     }
   }
   return net;

@@ -16,8 +16,8 @@
 namespace vigil::collector::engine {
 
 struct IpNetwork {
-  IpAddress address;     ///< network address (host bits zero)
-  uint8_t prefix = 0;    ///< 0..32 or 0..128
+  IpAddress address;   ///< network address (host bits zero)
+  uint8_t prefix = 0;  ///< 0..32 or 0..128
   bool Contains(const IpAddress& a) const;
   std::string ToString() const;
 };
@@ -32,7 +32,9 @@ IpAddress Canonical(const IpAddress& a);
 class IpTrie {
  public:
   void Insert(const IpNetwork& network, uint32_t id);
-  bool empty() const { return v4_.size() == 1 && v6_.size() == 1 && v4_[0].ids.empty() && v6_[0].ids.empty(); }
+  bool empty() const {
+    return v4_.size() == 1 && v6_.size() == 1 && v4_[0].ids.empty() && v6_[0].ids.empty();
+  }
 
   template <class F>
   void Lookup(const IpAddress& raw, F&& on_match) const {

@@ -85,9 +85,11 @@ bool TestScalar(const ValueTest& test, const Value& v, FieldView& view, FieldRef
             std::string b(ScalarText(o, b_scratch));
             if (!t.cased) b = FoldCase(b);
             SigmaPattern p;
-            if (t.op == StringMatcher::Op::kSuffix || t.op == StringMatcher::Op::kContains) p.AddStar();
+            if (t.op == StringMatcher::Op::kSuffix || t.op == StringMatcher::Op::kContains)
+              p.AddStar();
             p.AddLiteral(b);
-            if (t.op == StringMatcher::Op::kPrefix || t.op == StringMatcher::Op::kContains) p.AddStar();
+            if (t.op == StringMatcher::Op::kPrefix || t.op == StringMatcher::Op::kContains)
+              p.AddStar();
             return StringMatcher(p, t.cased).Match(a);
           };
           if (other.is_array()) {
@@ -177,9 +179,8 @@ bool AnyEventValue(const Event& e, F&& pred) {
 
 bool EvaluateKeyword(const CompiledItem& item, FieldView& view) {
   auto group_hits = [&](const ValueGroup& g) {
-    return AnyEventValue(view.event(), [&](const Value& v) {
-      return GroupMatches(g, v, view, FieldRef{});
-    });
+    return AnyEventValue(view.event(),
+                         [&](const Value& v) { return GroupMatches(g, v, view, FieldRef{}); });
   };
   bool r;
   if (item.all) {
@@ -210,8 +211,8 @@ void CompiledItem::Optimise() {
     if (g.alternatives.size() != 1) return false;
     if (const auto* s = std::get_if<StringTest>(&g.alternatives[0])) {
       const auto op = s->matcher.op();
-      return !s->matcher.cased() && op != StringMatcher::Op::kGlob && op != StringMatcher::Op::kAny &&
-             !s->matcher.literal().empty();
+      return !s->matcher.cased() && op != StringMatcher::Op::kGlob &&
+             op != StringMatcher::Op::kAny && !s->matcher.literal().empty();
     }
     return std::holds_alternative<CidrTest>(g.alternatives[0]);
   };

@@ -91,17 +91,17 @@ struct FastPath {
 };
 
 struct CompiledItem {
-  FieldRef field;             ///< kNone for keyword items
-  std::string field_name;     ///< as the rule wrote it
-  std::string event_field;    ///< the event field it resolved to
+  FieldRef field;           ///< kNone for keyword items
+  std::string field_name;   ///< as the rule wrote it
+  std::string event_field;  ///< the event field it resolved to
   bool keyword = false;
-  bool all = false;           ///< `all`: every group must hold
-  bool negate = false;        ///< `neq`
+  bool all = false;            ///< `all`: every group must hold
+  bool negate = false;         ///< `neq`
   std::optional<bool> exists;  ///< `exists`
-  bool never = false;         ///< the field is not in this log: no value test can hold
+  bool never = false;          ///< the field is not in this log: no value test can hold
   std::vector<ValueGroup> groups;
-  std::unique_ptr<FastPath> fast;    ///< OR-linked plain values (groups not in `slow`)
-  std::vector<uint32_t> slow;        ///< groups evaluated one by one
+  std::unique_ptr<FastPath> fast;  ///< OR-linked plain values (groups not in `slow`)
+  std::vector<uint32_t> slow;      ///< groups evaluated one by one
 
   /// Moves eligible groups into a FastPath when there are enough of them.
   void Optimise();

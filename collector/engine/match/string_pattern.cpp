@@ -128,7 +128,8 @@ std::string SigmaPattern::LiteralText() const {
 std::string SigmaPattern::LongestLiteral() const {
   std::string best;
   for (const auto& part : parts_) {
-    if (part.kind == PatternPart::Kind::kLiteral && part.text.size() > best.size()) best = part.text;
+    if (part.kind == PatternPart::Kind::kLiteral && part.text.size() > best.size())
+      best = part.text;
   }
   return best;
 }
@@ -198,7 +199,8 @@ StringMatcher::StringMatcher(const SigmaPattern& pattern, bool cased) : cased_(c
           break;
         case PatternPart::Kind::kLiteral:
           for (char c : part.text) {
-            glob_.push_back(static_cast<int16_t>(static_cast<unsigned char>(cased_ ? c : FoldCase(c))));
+            glob_.push_back(
+                static_cast<int16_t>(static_cast<unsigned char>(cased_ ? c : FoldCase(c))));
           }
           break;
       }
@@ -214,7 +216,8 @@ bool StringMatcher::Match(std::string_view s) const {
       return cased_ ? s == literal_ : EqualsFolded(s, literal_);
     case Op::kPrefix:
       if (s.size() < literal_.size()) return false;
-      return cased_ ? s.starts_with(literal_) : EqualsFolded(s.substr(0, literal_.size()), literal_);
+      return cased_ ? s.starts_with(literal_)
+                    : EqualsFolded(s.substr(0, literal_.size()), literal_);
     case Op::kSuffix:
       if (s.size() < literal_.size()) return false;
       return cased_ ? s.ends_with(literal_)
