@@ -142,15 +142,16 @@ struct FlowExt {
 /// Scaled history counters (Zeek's logarithmic letters).
 enum ScaledCounter : uint8_t { kScaledChecksum = 0, kScaledRxmit, kScaledWin0, kScaledGap };
 
+// Member order matters: it keeps the struct free of padding (240 bytes).
 struct Flow {
   FlowKey key;
+  uint32_t hist_seen = 0;
   uint32_t prev = kNil, next = kNil;  ///< timer-class list
   int64_t start_ns = 0;
   int64_t last_ns = 0;    ///< Zeek's last_time (what duration and idleness use)
   int64_t anchor_ns = 0;  ///< start of the current timer class for entry-anchored classes
   uint64_t pkts[2] = {0, 0};
   uint64_t ip_bytes[2] = {0, 0};
-  uint32_t hist_seen = 0;
   uint16_t interims = 0;
   uint8_t timer_class = static_cast<uint8_t>(TimerClass::kCount);
   uint8_t orig_side = 0;
@@ -172,5 +173,6 @@ struct Flow {
     return *ext;
   }
 };
+static_assert(sizeof(Flow) == 240, "an idle TCP flow must stay within the 256-byte budget");
 
 }  // namespace vigil::agent::flow
