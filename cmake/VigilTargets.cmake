@@ -63,11 +63,13 @@ function(vigil_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   _vigil_common(${name})
+  # The launcher sets VIGIL_SOURCE_DIR, VIGIL_BINARY_DIR and VIGIL_SHARED_DATA.
+  set_target_properties(${name} PROPERTIES CROSSCOMPILING_EMULATOR
+    "${PROJECT_SOURCE_DIR}/tests/support/test_env.sh;${PROJECT_SOURCE_DIR};${PROJECT_BINARY_DIR};${VIGIL_SHARED_DATA}")
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
-               ENVIRONMENT "VIGIL_SOURCE_DIR=${PROJECT_SOURCE_DIR};VIGIL_BINARY_DIR=${PROJECT_BINARY_DIR}")
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
 endfunction()
 
 # vigil_fuzz_target(<name> SOURCES <harness.cpp> DEPS ... CORPUS <dir>)
