@@ -108,6 +108,10 @@ class JsonLine {
         out_.push_back('\\');
         out_.push_back(static_cast<char>(c));
         ++i;
+      } else if (c == '\n' || c == '\r' || c == '\t') {
+        out_.push_back('\\');
+        out_.push_back(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        ++i;
       } else if (c < 0x20 || c == 0x7f) {
         out_.append("\\u00");
         out_.push_back(kHex[c >> 4]);
