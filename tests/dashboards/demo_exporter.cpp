@@ -14,7 +14,7 @@
 // agent-planning (stopped on purpose), agent-health-lab (never connected).
 // The collector: a critical rule firing, a failed rule reload, malformed
 // events, revoked certificates knocking, incident-log write errors, SIEM
-// forwarding drops, its own certificate expiring in 5 days. Runs until
+// forwarding drops, its own certificate expiring in 5 days and its CRL in 12 hours. Runs until
 // SIGTERM or SIGINT.
 
 #include <csignal>
@@ -101,8 +101,9 @@ int main(int argc, char** argv) {
       {"vigil.http.old_user_agent", Level::kInformational, RuleState::kDisabled, "deprecated"}};
   metrics->SetRuleset("9c1f4e0b7a52d3e8", rules);
   metrics->RecordRulesReload(true);
-  metrics->SetCertificates(
-      {{"server", UnixS(start) + 5 * kDay}, {"ca", UnixS(start) + 3650 * kDay}});
+  metrics->SetCertificates({{"server", UnixS(start) + 5 * kDay},
+                            {"ca", UnixS(start) + 3650 * kDay},
+                            {"crl", UnixS(start) + 12 * 3600}});  // the weekly CRL was not reissued
 
   World world;
   {
