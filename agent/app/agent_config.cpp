@@ -154,7 +154,8 @@ void ReadLog(ConfigReader& r, const YAML::Node& n, LogConfig& l) {
 }
 
 // Checks that need the whole document (required keys, files that must exist).
-void Validate(ConfigReader& r, const YAML::Node& root, AgentConfig& cfg) {
+void Validate(ConfigReader& r, const YAML::Node& root, AgentConfig& cfg,
+              const LoadOptions& options) {
   if (cfg.collector) {
     CollectorConfig& c = *cfg.collector;
     const YAML::Node node = root["collector"];
@@ -177,7 +178,7 @@ void Validate(ConfigReader& r, const YAML::Node& root, AgentConfig& cfg) {
         if (file.empty()) {
           r.Error(at, std::string("collector.tls.") + name +
                           " is required (or set insecure_plaintext: true for lab tests)");
-        } else if (!fs::exists(file)) {
+        } else if (options.check_files && !fs::exists(file)) {
           r.Error(tls && tls[name] ? tls[name] : at,
                   std::string("collector.tls.") + name + ": no such file: " + file);
         }
@@ -200,7 +201,8 @@ void Validate(ConfigReader& r, const YAML::Node& root, AgentConfig& cfg) {
 }  // namespace
 
 std::expected<AgentConfig, std::vector<Diagnostic>> ParseAgentConfig(const std::string& text,
-                                                                     const std::string& file) {
+                                                                     const std::string& file,
+                                                                     const LoadOptions& options) {
   ConfigReader r(file);
   AgentConfig cfg;
   cfg.path = file;
@@ -232,12 +234,13 @@ std::expected<AgentConfig, std::vector<Diagnostic>> ParseAgentConfig(const std::
              }},
             {"log", [&](const YAML::Node& v) { ReadLog(r, v, cfg.log); }},
         });
-  if (root.IsMap()) Validate(r, root, cfg);
+  if (root.IsMap()) Validate(r, root, cfg, options);
   if (!r.ok()) return std::unexpected(r.diagnostics());
   return cfg;
 }
 
-std::expected<AgentConfig, std::vector<Diagnostic>> LoadAgentConfig(const std::string& path) {
+std::expected<AgentConfig, std::vector<Diagnostic>> LoadAgentConfig(const std::string& path,
+                                                                    const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return std::unexpected(
@@ -245,7 +248,7 @@ std::expected<AgentConfig, std::vector<Diagnostic>> LoadAgentConfig(const std::s
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseAgentConfig(text.str(), path);
+  return ParseAgentConfig(text.str(), path, options);
 }
 
 }  // namespace vigil::agent::app

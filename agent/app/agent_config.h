@@ -90,11 +90,18 @@ struct AgentConfig {
   LogConfig log;
 };
 
+struct LoadOptions {
+  /// Check that the TLS files the collector section names exist. Off only
+  /// where the file describes another host (e.g. the shipped example).
+  bool check_files = true;
+};
+
 /// Loads and validates `path`. On failure returns every diagnostic.
-std::expected<AgentConfig, std::vector<Diagnostic>> LoadAgentConfig(const std::string& path);
+std::expected<AgentConfig, std::vector<Diagnostic>> LoadAgentConfig(
+    const std::string& path, const LoadOptions& options = {});
 /// Same, from text already read (`file` names it in diagnostics and anchors
 /// relative paths).
-std::expected<AgentConfig, std::vector<Diagnostic>> ParseAgentConfig(const std::string& text,
-                                                                     const std::string& file);
+std::expected<AgentConfig, std::vector<Diagnostic>> ParseAgentConfig(
+    const std::string& text, const std::string& file, const LoadOptions& options = {});
 
 }  // namespace vigil::agent::app
