@@ -80,7 +80,16 @@ AgentMetrics::AgentMetrics(AgentMetricsOptions options, std::function<AgentSnaps
   options_.drop_reasons = NameSet(options_.drop_reasons);
 }
 
-std::vector<uint64_t> AgentMetrics::Bucket(const std::vector<std::string>& names,
+bool AgentMetrics::FirstFold(std::string_view label, std::string_view name) const {
+  if (unknown_names_.size() >= kMaxRememberedNames) return false;
+  std::string key(label);
+  key.push_back('\0');
+  key.append(name);
+  return unknown_names_.insert(std::move(key)).second;
+}
+
+std::vector<uint64_t> AgentMetrics::Bucket(std::string_view label,
+                                           const std::vector<std::string>& names,
                                            const std::vector<NamedCount>& values,
                                            uint64_t& folds) const {
   std::vector<uint64_t> sums(names.size(), 0);
@@ -89,9 +98,7 @@ std::vector<uint64_t> AgentMetrics::Bucket(const std::vector<std::string>& names
     if (it == names.end()) {
       it = names.end() - 1;
       // Values are cumulative: count each unknown name once, not per scrape.
-      if (unknown_names_.size() < kMaxRememberedNames && unknown_names_.insert(v.name).second) {
-        ++folds;
-      }
+      if (FirstFold(label, v.name)) ++folds;
     }
     sums[static_cast<std::size_t>(it - names.begin())] += v.value;
   }
@@ -129,9 +136,7 @@ std::vector<prometheus::MetricFamily> AgentMetrics::Collect() const {
       auto it = std::find(names.begin(), names.end(), c.name);
       if (it == names.end()) {
         it = names.end() - 1;
-        if (unknown_names_.size() < kMaxRememberedNames && unknown_names_.insert(c.name).second) {
-          ++folds_.interface;
-        }
+        if (FirstFold("interface", c.name)) ++folds_.interface;
       }
       auto& t = sums[static_cast<std::size_t>(it - names.begin())];
       t.packets += c.packets;
@@ -165,7 +170,7 @@ std::vector<prometheus::MetricFamily> AgentMetrics::Collect() const {
                      const std::vector<std::string>& names, const std::vector<NamedCount>& values,
                      uint64_t& folds) {
     Family f(name, help, MetricType::Counter);
-    const auto sums = Bucket(names, values, folds);
+    const auto sums = Bucket(name, names, values, folds);
     for (std::size_t i = 0; i < names.size(); ++i) {
       f.Add({L(label, names[i])}, static_cast<double>(sums[i]));
     }

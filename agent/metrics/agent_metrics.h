@@ -91,8 +91,10 @@ class AgentMetrics : public prometheus::Collectable {
     uint64_t interface = 0, anomaly = 0, reason = 0;
   };
   /// Sums snapshot values into the registered names (last entry: other).
-  std::vector<uint64_t> Bucket(const std::vector<std::string>& names,
+  std::vector<uint64_t> Bucket(std::string_view label, const std::vector<std::string>& names,
                                const std::vector<NamedCount>& values, uint64_t& folds) const;
+  /// True the first time `name` is folded for `label` (bounded memory).
+  bool FirstFold(std::string_view label, std::string_view name) const;
 
   AgentMetricsOptions options_;
   std::function<AgentSnapshot()> source_;

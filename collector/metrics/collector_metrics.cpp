@@ -1,6 +1,7 @@
 #include "collector/metrics/collector_metrics.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <limits>
 #include <set>
@@ -624,8 +625,13 @@ std::vector<prometheus::MetricFamily> CollectorMetrics::Collect() const {
         it = reasons.end() - 1;  // other
         // Counted once per distinct name (the values are cumulative), and the
         // set of names remembered is bounded like everything else here.
+        // Keyed by the reason set too: the same unknown name in two
+        // families is two folds.
+        std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(&reasons));
+        key.push_back('\0');
+        key.append(v.name);
         if (src.unknown_reasons.size() < kMaxRememberedReasons &&
-            src.unknown_reasons.insert(v.name).second) {
+            src.unknown_reasons.insert(std::move(key)).second) {
           Fold(FoldLabel::kReason);
         }
       }
