@@ -77,7 +77,7 @@ Verdict DnsAnalyzer::FeedTcp(Direction dir, std::span<const uint8_t> data, int64
       side.partial.assign(data.begin(), data.end());
       break;
     }
-    // Complete the buffered message.
+    // Complete the buffered message: first its length, then its body.
     size_t want = kTcpLengthPrefix;
     if (side.partial.size() >= kTcpLengthPrefix) {
       want += (size_t{side.partial[0]} << 8) | side.partial[1];
@@ -85,10 +85,9 @@ Verdict DnsAnalyzer::FeedTcp(Direction dir, std::span<const uint8_t> data, int64
     const size_t take = std::min(want - side.partial.size(), data.size());
     side.partial.insert(side.partial.end(), data.begin(), data.begin() + take);
     data = data.subspan(take);
-    if (side.partial.size() == kTcpLengthPrefix) continue;  // length known now
-    if (side.partial.size() >= kTcpLengthPrefix &&
-        side.partial.size() ==
-            kTcpLengthPrefix + ((size_t{side.partial[0]} << 8) | side.partial[1])) {
+    if (side.partial.size() < kTcpLengthPrefix) continue;
+    const size_t total = kTcpLengthPrefix + ((size_t{side.partial[0]} << 8) | side.partial[1]);
+    if (side.partial.size() == total) {
       HandleMessage(std::span<const uint8_t>(side.partial).subspan(kTcpLengthPrefix), ts_ns);
       side.partial.clear();
     }

@@ -266,6 +266,22 @@ TEST(DnsAnalyzer, TcpTruncatedMessageAndGap) {
   EXPECT_EQ(r.anomalies[0], "dns_truncated_tcp_message");
 }
 
+// Regression (found by fuzzing): a zero length prefix split across two
+// deliveries made the framing loop spin forever.
+TEST(DnsAnalyzer, TcpZeroLengthMessageAcrossDeliveries) {
+  DnsBuilder q(1, kQueryRd, 1, 0);
+  q.Question("after.zero", 1);
+  std::vector<uint8_t> rest = {0x00};
+  const auto framed = q.Framed();
+  rest.insert(rest.end(), framed.begin(), framed.end());
+  auto r =
+      RunConversation(Factory(vigil::v1::TRANSPORT_TCP), {{Direction::kOrig, q.Framed(), kT0},
+                                                          {Direction::kOrig, {0x00}, kT0 + kMs},
+                                                          {Direction::kOrig, rest, kT0 + 2 * kMs}});
+  EXPECT_EQ(r.anomalies, std::vector<std::string>{"dns_truncated_header"});
+  EXPECT_EQ(r.events.size(), 2u);
+}
+
 TEST(DnsAnalyzer, TcpGapStopsOnlyThatSide) {
   vigil::testing::RecordingContext ctx;
   FlowInfo flow;

@@ -64,6 +64,7 @@ def dns_seeds():
         "udp_unmatched": b"\x00" + op(1, r) + op(1, r) + op(0, q),
         "tcp_two_messages": b"\x01" + op(0, framed(q) + framed(netbios)) +
                             op(1, framed(r)[:20], 3) + op(1, framed(r)[20:]) + eod(0),
+        "tcp_zero_length": b"\x01" + op(0, framed(q)) + op(0, b"\x00") + op(0, b"\x00" + framed(q)),
         "tcp_gap": b"\x01" + op(0, framed(q)[:9]) + gap(0, 30) + op(1, framed(r)),
         "mdns": b"\x02" + op(0, dns(0, 0, [("printer.local", 12)])) + op(0, r),
         "netbios": b"\x04" + op(0, netbios),
