@@ -567,7 +567,8 @@ std::expected<std::unique_ptr<IncidentStore>, StoreError> IncidentStore::Open(
     if (!forwarder) return std::unexpected(forwarder.error());
     impl.forwarder = std::move(*forwarder);
   }
-  auto open = impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed'");
+  auto open =
+      impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed' AND shadow = 0");
   if (open) store->stats_.incidents_open.store(*open);
   store->opened_ = true;
   return store;
@@ -708,7 +709,7 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
           s.Bind(11, now);
           if (auto r = s.Run(); !r) return Fail(r);
           incident_id = sqlite3_last_insert_rowid(impl.db.raw());
-          ++new_incidents;
+          if (!alert.shadow) ++new_incidents;
         }
 
         const double drop_ratio =
@@ -977,7 +978,8 @@ std::expected<CheckpointInfo, StoreError> IncidentStore::Checkpoint(std::string_
   stats_.checkpoints_written.fetch_add(1);
   stats_.records_appended.fetch_add(1);
   stats_.chain_head_seq.store(impl.head.seq);
-  auto open = impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed'");
+  auto open =
+      impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed' AND shadow = 0");
   if (open) stats_.incidents_open.store(*open);
   return cp;
 }
@@ -1177,8 +1179,9 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
   std::lock_guard lock(impl_->mu);
   Impl& impl = *impl_;
   IncidentChangeRecord change;
+  bool shadow = false;
   auto body = [&]() -> std::expected<void, StoreError> {
-    auto s = impl.db.Prepare("SELECT status FROM incidents WHERE id = ?");
+    auto s = impl.db.Prepare("SELECT status, shadow FROM incidents WHERE id = ?");
     if (!s) return Fail(s);
     s->Bind(1, id);
     auto row = s->Step();
@@ -1187,6 +1190,7 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
       return std::unexpected(StoreError{ErrorCode::kNotFound, "no incident " + std::to_string(id)});
     }
     const std::string from = s->ColumnText(0);
+    shadow = s->ColumnInt(1) != 0;
     std::string to;
     switch (action) {
       case IncidentAction::kAcknowledge:
@@ -1239,8 +1243,8 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
   }
   stats_.records_appended.fetch_add(1);
   stats_.chain_head_seq.store(impl.head.seq);
-  if (change.to_status == "closed") stats_.incidents_open.fetch_sub(1);
-  if (change.from_status == "closed") stats_.incidents_open.fetch_add(1);
+  if (!shadow && change.to_status == "closed") stats_.incidents_open.fetch_sub(1);
+  if (!shadow && change.from_status == "closed") stats_.incidents_open.fetch_add(1);
   return change;
 }
 

@@ -216,8 +216,9 @@ struct StoreStats {
   std::atomic<uint64_t> checkpoints_written{0};
   std::atomic<uint64_t> records_pruned{0};
   std::atomic<uint64_t> exports_written{0};
-  std::atomic<int64_t> incidents_open{
-      0};  ///< open + acknowledged (refreshed per commit/checkpoint)
+  /// Open + acknowledged incidents, shadow excluded; exact after each
+  /// checkpoint, adjusted by this process's changes in between.
+  std::atomic<int64_t> incidents_open{0};
   std::atomic<uint64_t> chain_head_seq{0};
   /// Failed write transactions, by reason (busy, io, other): the batch was
   /// not acknowledged.
