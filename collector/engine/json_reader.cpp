@@ -55,6 +55,7 @@ class Reader {
     }
     while (true) {
       SkipSpace();
+      if (AtEnd()) return Error("unexpected_end", "object not closed");
       if (Peek() != '"') return Error("expected_key", "expected a string key");
       std::string key;
       if (!ParseString(key)) return false;

@@ -271,6 +271,12 @@ std::expected<void, ConditionError> ResolveCondition(ConditionNode& node,
                 (them ? std::string(" (identifiers starting with '_' are excluded)") : ""),
             node.column});
       }
+      if (kids.size() == 1) {
+        // "1 of selection" is just "selection".
+        ConditionNode only = std::move(*kids[0]);
+        node = std::move(only);
+        return {};
+      }
       node.kind = node.kind == ConditionNode::Kind::kOneOf ? ConditionNode::Kind::kOr
                                                            : ConditionNode::Kind::kAnd;
       node.children = std::move(kids);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <unordered_map>
 
 namespace vigil::collector::engine {
@@ -416,7 +417,12 @@ FieldResolution FieldCatalog::Resolve(LogType log, std::string_view name) const 
   // Suggest the closest accepted name (typos are the usual cause).
   size_t best = 4;
   for (const auto& candidate : AcceptedNames(log)) {
-    const size_t d = EditDistance(name, candidate);
+    // Field names are exact; a name that differs only in case is the
+    // likeliest intent.
+    const bool same_folded =
+        std::equal(name.begin(), name.end(), candidate.begin(), candidate.end(),
+                   [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+    const size_t d = same_folded ? 0 : EditDistance(name, candidate);
     if (d < best) {
       best = d;
       r.detail = candidate;

@@ -228,6 +228,18 @@ SigmaPattern EncodeLiterals(const SigmaPattern& p, const std::string& mod) {
   return out;
 }
 
+// '>0', '<10', '>= 5': the pre-v2 comparison strings of retired rules.
+bool LooksLikeLegacyComparison(std::string_view s) {
+  if (s.size() < 2 || (s[0] != '<' && s[0] != '>')) return false;
+  size_t i = 1;
+  if (s[i] == '=') ++i;
+  while (i < s.size() && s[i] == ' ') ++i;
+  if (i < s.size() && s[i] == '-') ++i;
+  const size_t digits = i;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+  return i == s.size() && i > digits;
+}
+
 bool HasUnescapedPlaceholder(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\') {
@@ -662,6 +674,17 @@ struct ItemCompiler {
       return true;
     }
 
+    if (mods.empty() && !item.keyword && LooksLikeLegacyComparison(v.text)) {
+      Error("legacy_comparison",
+            "'" + v.text +
+                "' is the pre-v2 comparison syntax and would be matched as text; write " +
+                spec.field + "|" +
+                (v.text[0] == '>' ? (v.text[1] == '=' ? "gte" : "gt")
+                                  : (v.text[1] == '=' ? "lte" : "lt")) +
+                ": " + v.text.substr(v.text.find_first_not_of("<>= ")) + " instead",
+            v.pos);
+      return false;
+    }
     for (const auto& raw : raws) {
       std::vector<SigmaPattern> variants{SigmaPattern::Parse(raw)};
       bool positional = false;
@@ -724,11 +747,12 @@ struct ProgramBuilder {
   CompileContext& ctx;
   const DetectionSpec& spec;
   Program program;
-  std::map<int, uint32_t> selection_nodes;
+  std::map<int, std::optional<uint32_t>> selection_nodes;  // nullopt: failed
   bool has_not = false;
 
   std::optional<uint32_t> Selection(int index) {
     if (auto it = selection_nodes.find(index); it != selection_nodes.end()) return it->second;
+    selection_nodes[index] = std::nullopt;  // compiled once, even when it fails
     const SelectionSpec& sel = spec.selections[static_cast<size_t>(index)];
     std::vector<uint32_t> alternatives;
     for (const auto& group : sel.any_of) {
@@ -829,6 +853,9 @@ std::optional<CompiledDetection> CompileDetection(const DetectionSpec& spec, Com
                  "selection '" + spec.selections[i].name + "' is not used by the condition",
                  spec.selections[i].pos);
     }
+    // Compile every selection, used or not, so all their errors are
+    // reported even when the condition itself is broken.
+    if (!builder.selection_nodes.count(static_cast<int>(i))) builder.Selection(static_cast<int>(i));
   }
   if (failed || roots.empty() || ctx.errors) return std::nullopt;
   CompiledDetection out;

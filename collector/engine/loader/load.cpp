@@ -457,12 +457,14 @@ class Loader {
         st.reason = "status '" + d.status->text + "'" + (first.empty() ? "" : ": " + first);
         continue;
       }
-      if (d.reader_errors > 0 || d.broken || !d.logsource || !d.detection) {
+      if (d.broken || !d.logsource || !d.detection) {
         st.state = RuleState::kRejected;
         st.reason = FirstError(d);
         if (st.reason == "document has errors" && !d.logsource) st.reason = "missing logsource";
         continue;
       }
+      // With reader errors the rule is rejected, but it is still compiled so
+      // that every error of the file is reported at once.
       const Route route = RouteLogsource(*d.logsource);
       const bool by_status = InactiveByStatus(d);
       std::vector<Diagnostic> local;
@@ -497,7 +499,7 @@ class Loader {
         }
         if (compiled) CheckContradictions(compiled->program, *route.log, ctx, d.detection->pos);
       }
-      ok = ok && !ctx.errors && compiled.has_value();
+      ok = ok && !ctx.errors && compiled.has_value() && d.reader_errors == 0;
       if (by_status) {
         std::string first;
         for (auto& diag : local) {
