@@ -85,7 +85,13 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
     if (msg.size() - pos - 1 < len) return truncated;
     if (!first) out.push_back('.');
     first = false;
-    AppendEscapedAscii(out, msg.subspan(pos + 1, len));
+    // Names are case-insensitive (RFC 4343); Zeek logs them lower-cased.
+    std::array<uint8_t, 63> label;
+    for (size_t i = 0; i < len; ++i) {
+      const uint8_t b = msg[pos + 1 + i];
+      label[i] = (b >= 'A' && b <= 'Z') ? static_cast<uint8_t>(b + ('a' - 'A')) : b;
+    }
+    AppendEscapedAscii(out, std::span<const uint8_t>(label.data(), len));
     pos += 1 + len;
   }
   const size_t end = jumped ? resume : pos;
@@ -344,7 +350,6 @@ ParseError ParseMessage(std::span<const uint8_t> msg, Message& out) {
     const uint16_t qtype = r.U16();
     const uint16_t qclass = r.U16();
     if (!r.ok()) return ParseError::kTruncatedQuestion;
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.question_name = std::move(name);
     out.question_type = qtype;
     out.question_class = qclass;

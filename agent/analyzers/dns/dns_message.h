@@ -7,7 +7,8 @@
 //
 // Names are bounds-checked and loop-proof: a compression pointer must point
 // strictly before every position the name has already visited, so parsing
-// always terminates; non-printable label bytes are rendered as `\xNN`.
+// always terminates. Names are lower-cased (as Zeek logs them) and
+// non-printable label bytes are rendered as `\xNN`.
 //
 // A failed parse keeps what was parsed before the failure (the header always,
 // questions and answers up to the bad one) and says why, so the analyzer can
@@ -60,7 +61,7 @@ struct Header {
 };
 
 struct Answer {
-  std::string owner;  ///< the record's name (escaped, case kept)
+  std::string owner;  ///< the record's name (escaped, lower-cased)
   uint16_t type = 0;
   uint32_t ttl = 0;
   /// Zeek raises a reply event for this type: the answer updates the log

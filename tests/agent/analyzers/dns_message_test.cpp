@@ -59,6 +59,19 @@ TEST(DnsMessage, RendersAnswersAsZeek) {
   EXPECT_EQ(m.answers[8].text, "SPF 2 ok");
 }
 
+// Zeek's duplicate-reponses and rrsig baselines show answer names lower-cased
+// ("www-cmu.andrew.cmu.edu" for WWW-CMU.ANDREW.cmu.edu on the wire).
+TEST(DnsMessage, AnswerNamesAreLowerCased) {
+  DnsBuilder b(7, kResponse, 1, 1);
+  b.Question("WWW.CMU.EDU", 1);
+  b.Name("WWW.CMU.EDU").Rr(5, 60, {3, 'W', 'W', 'W', 1, 'X', 0xc0, kQuestionOffset + 4});
+  Message m;
+  ASSERT_EQ(ParseMessage(b.bytes, m), ParseError::kNone);
+  ASSERT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(m.answers[0].owner, "www.cmu.edu");
+  EXPECT_EQ(m.answers[0].text, "www.x.cmu.edu");
+}
+
 TEST(DnsMessage, RendersDnssecRecords) {
   DnsBuilder b(7, kResponse, 1, 4);
   b.Question("upenn.edu", 1);
