@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace vigil::collector::incidents {
 
@@ -65,5 +66,17 @@ struct StoreConfig {
   std::string collector_id;
   ForwardingConfig forwarding;
 };
+
+/// One problem with a StoreConfig. `field` is the dotted path of the setting
+/// ("forwarding.ca_file") so the collector can map it back to its YAML
+/// location (file:line:column).
+struct ConfigProblem {
+  std::string field;
+  std::string message;
+};
+
+/// Checks every setting and returns all problems at once (empty = valid).
+/// Does not touch the file system beyond checking that files exist.
+std::vector<ConfigProblem> ValidateStoreConfig(const StoreConfig& config);
 
 }  // namespace vigil::collector::incidents

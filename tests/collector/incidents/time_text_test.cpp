@@ -68,3 +68,36 @@ TEST(TimeText, DisplayZonesUseTheTzDatabase) {
 
 }  // namespace
 }  // namespace vigil::collector::incidents
+
+#include "collector/incidents/store_config.h"
+
+namespace vigil::collector::incidents {
+namespace {
+
+TEST(StoreConfigValidation, ReportsEveryProblemAtOnce) {
+  StoreConfig c;
+  c.incident_window = std::chrono::seconds(0);
+  c.checkpoint_every_records = 0;
+  c.forwarding.enabled = true;
+  c.forwarding.port = 0;
+  c.forwarding.client_cert_file = "/nonexistent/cert.pem";
+  c.forwarding.facility = 24;
+  const auto problems = ValidateStoreConfig(c);
+  std::vector<std::string> fields;
+  for (const auto& p : problems) fields.push_back(p.field);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"db_path", "incident_window", "checkpoint_every_records",
+                                      "signing_key_path", "forwarding.host", "forwarding.port",
+                                      "forwarding.ca_file", "forwarding.client_key_file",
+                                      "forwarding.client_cert_file", "forwarding.facility"}));
+}
+
+TEST(StoreConfigValidation, DefaultsWithPathsAreValid) {
+  StoreConfig c;
+  c.db_path = "/var/lib/vigil/incidents.db";
+  c.signing_key_path = "/etc/hostname";  // any existing file
+  EXPECT_TRUE(ValidateStoreConfig(c).empty());
+}
+
+}  // namespace
+}  // namespace vigil::collector::incidents
