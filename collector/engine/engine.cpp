@@ -758,6 +758,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
     }
   }
   g->last_update = std::max(g->last_update, t);
+  rst.groups.Set(cr.table.groups.size());
   const int64_t span = c.timespan_ns;
   const size_t cap = options_.max_entries_per_group;
   auto add_sample = [&] {
@@ -966,6 +967,7 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
         if (idle_since >= now_ns_ - c.timespan_ns) break;
         table.Erase(*oldest);
       }
+      rt_->stats->rules[rs->detections.size() + i]->groups.Set(table.groups.size());
     }
   }
   if (!rt_->pending_out.empty()) {

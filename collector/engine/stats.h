@@ -60,6 +60,7 @@ struct RuleStats {
   RelaxedCounter missing_group;    ///< inputs without a group-by or value field (not counted)
   RelaxedCounter late_events;      ///< inputs older than the group's window (not counted)
   RelaxedCounter windows_dropped;  ///< open lt/eq windows lost to a reload or eviction
+  RelaxedCounter groups;           ///< gauge: groups currently held (correlation or throttle state)
 };
 
 struct FilterStats {
