@@ -30,6 +30,8 @@ class RelaxedCounter {
   void Add(uint64_t n = 1) {
     v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
+  /// For gauges (current sizes): same single-writer rule.
+  void Set(uint64_t n) { v_.store(n, std::memory_order_relaxed); }
   uint64_t Get() const { return v_.load(std::memory_order_relaxed); }
 
  private:
