@@ -164,6 +164,46 @@ ingest::IngestOptions IngestOptionsFrom(const CollectorConfig& c) {
   return o;
 }
 
+// SIGHUP re-reads the config file. The identity map, rule folders, lists and
+// log level apply at once; listen addresses, TLS files and the incident
+// store need a restart (said in the log). A bad file changes nothing.
+void ReloadConfig(const CollectorOptions& opts, CollectorConfig& running,
+                  ingest::IngestServer& ingest, metrics::CollectorMetrics& metrics,
+                  RuleReloader& reloader) {
+  auto fresh = LoadConfig(opts);
+  if (!fresh) {
+    LogError("config reload: " + opts.config_path +
+             " has errors (printed above); keeping the running configuration");
+    return;
+  }
+  const CollectorConfig& c = fresh->config;
+  if (c.listen != running.listen || c.tls.ca != running.tls.ca || c.tls.cert != running.tls.cert ||
+      c.tls.key != running.tls.key || c.tls.crl != running.tls.crl ||
+      c.incidents.database != running.incidents.database ||
+      c.metrics.listen != running.metrics.listen ||
+      c.insecure_plaintext != running.insecure_plaintext) {
+    LogWarning(
+        "config reload: listen, tls, metrics and incidents settings take effect after a "
+        "restart");
+  }
+  std::vector<ingest::AgentAssignment> agents;
+  std::vector<metrics::AgentIdentity> identities;
+  for (const auto& a : c.agents) {
+    agents.push_back({a.identity, a.agency, a.site});
+    identities.push_back({a.identity, a.agency, a.site});
+  }
+  ingest.UpdateAgents(std::move(agents), c.allow_unlisted_agents);
+  metrics.SetAgents(std::move(identities), c.allow_unlisted_agents);
+  metrics.SetAgentSilenceAfter(c.heartbeat_silence_after);
+  Log::SetLevel(c.log_level);
+  reloader.SetConfig(c.rules);
+  running.agents = c.agents;
+  running.allow_unlisted_agents = c.allow_unlisted_agents;
+  running.rules = c.rules;
+  running.log_level = c.log_level;
+  LogInfo("config reload: " + std::to_string(c.agents.size()) + " agent identities");
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -237,7 +277,8 @@ int Main(int argc, char** argv) {
     pipeline.Stop();
     return 1;
   }
-  WireMetricsSources(*metrics, **ingest, engine, **store, pipeline);
+  WireMetricsSources(*metrics, **ingest, engine, **store, pipeline,
+                     IngestOptionsFrom(config).max_inflight_records);
   auto metrics_server = metrics::MetricsServer::Start(config.metrics.listen, {metrics});
   if (!metrics_server) {
     LogError("metrics: " + metrics_server.error());
@@ -281,6 +322,7 @@ int Main(int argc, char** argv) {
     const int sig = sigtimedwait(&signals, &info, &timeout);
     if (sig == SIGHUP) {
       sd_notify(0, "RELOADING=1");
+      if (!opts->config_path.empty()) ReloadConfig(*opts, config, **ingest, *metrics, reloader);
       reloader.Reload("SIGHUP");
       sd_notify(0, "READY=1");
     } else if (sig == SIGINT || sig == SIGTERM) {

@@ -16,8 +16,8 @@ metrics::CollectorMetricsOptions MetricsOptionsFrom(const CollectorConfig& confi
 }
 
 void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& ingest,
-                        engine::Engine& engine, incidents::IncidentStore& store,
-                        Pipeline& pipeline) {
+                        engine::Engine& engine, incidents::IncidentStore& store, Pipeline& pipeline,
+                        uint64_t queue_capacity_events) {
   m.SetAgentStatusSource([&ingest] {
     std::vector<metrics::AgentStatus> out;
     for (const auto& a : ingest.Fleet()) {
@@ -43,11 +43,11 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     }
     return out;
   });
-  m.SetIngestStatusSource([&ingest, &pipeline] {
+  m.SetIngestStatusSource([&ingest, &pipeline, queue_capacity_events] {
     const auto st = ingest.Stats();
     metrics::IngestStatus s;
     s.queue_events = pipeline.stats().queue_events.load(std::memory_order_relaxed);
-    s.queue_capacity_events = ingest::IngestOptions{}.max_inflight_records;
+    s.queue_capacity_events = queue_capacity_events;
     s.dropped_events = {
         {"duplicate", st.records_duplicate},
         {"malformed", st.records_malformed + pipeline.stats().records_unusable.load()}};

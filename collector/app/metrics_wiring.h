@@ -21,7 +21,7 @@ metrics::CollectorMetricsOptions MetricsOptionsFrom(const CollectorConfig& confi
 /// Registers the snapshot sources. Every referenced object must outlive the
 /// metrics server (the app stops the server before destroying them).
 void WireMetricsSources(metrics::CollectorMetrics& metrics, ingest::IngestServer& ingest,
-                        engine::Engine& engine, incidents::IncidentStore& store,
-                        Pipeline& pipeline);
+                        engine::Engine& engine, incidents::IncidentStore& store, Pipeline& pipeline,
+                        uint64_t queue_capacity_events);
 
 }  // namespace vigil::collector::app

@@ -263,7 +263,7 @@ void Pipeline::EvaluateBatch(const Item& item, std::vector<engine::Alert>& alert
       s.protocol = MetricsProtocol(record.id().transport());
       // The first service is the analyzer that recognised the flow first.
       s.service = metrics_.ResolveService(f.services_size() == 0 ? std::string_view()
-                                                                  : std::string_view(f.services(0)));
+                                                                 : std::string_view(f.services(0)));
       s.bytes = counters.orig_ip_bytes() + counters.resp_ip_bytes();
       s.packets = counters.orig_pkts() + counters.resp_pkts();
       s.flow_ended = !f.interim();

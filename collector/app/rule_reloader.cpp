@@ -15,6 +15,11 @@ RuleReloader::RuleReloader(const RulesConfig& config, engine::Engine& engine,
                            metrics::CollectorMetrics* metrics)
     : config_(config), engine_(engine), metrics_(metrics) {}
 
+void RuleReloader::SetConfig(const RulesConfig& config) {
+  std::lock_guard lock(mu_);
+  config_ = config;
+}
+
 engine::LoadOptions RuleReloader::Options(const RulesConfig& config) {
   engine::LoadOptions o;
   o.paths = config.directories;

@@ -32,6 +32,9 @@ class RuleReloader {
   /// "SIGHUP", "rules folder changed").
   ReloadOutcome Reload(const std::string& why);
 
+  /// New folders and lists for the next reload (a reloaded config file).
+  void SetConfig(const RulesConfig& config);
+
   /// Validation only (--check-config): loads, prints diagnostics, no swap.
   static engine::LoadResult Check(const RulesConfig& config);
 
