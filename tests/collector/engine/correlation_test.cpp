@@ -14,17 +14,19 @@ constexpr double kT0 = 1700000000.0;
 std::string Conn(double ts, const std::string& src, const std::string& dst, int dport,
                  const std::string& extra = "") {
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                R"({"_path":"conn","ts":%.6f,"id.orig_h":"%s","id.orig_p":40000,"id.resp_h":"%s","id.resp_p":%d,"proto":"tcp","conn_state":"REJ","history":"Sr"%s})",
-                ts, src.c_str(), dst.c_str(), dport, extra.c_str());
+  std::snprintf(
+      buf, sizeof buf,
+      R"({"_path":"conn","ts":%.6f,"id.orig_h":"%s","id.orig_p":40000,"id.resp_h":"%s","id.resp_p":%d,"proto":"tcp","conn_state":"REJ","history":"Sr"%s})",
+      ts, src.c_str(), dst.c_str(), dport, extra.c_str());
   return buf;
 }
 
 std::string Dns(double ts, const std::string& src, const std::string& query) {
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                R"({"_path":"dns","ts":%.6f,"id.orig_h":"%s","id.orig_p":5353,"id.resp_h":"10.0.0.53","id.resp_p":53,"query":"%s"})",
-                ts, src.c_str(), query.c_str());
+  std::snprintf(
+      buf, sizeof buf,
+      R"({"_path":"dns","ts":%.6f,"id.orig_h":"%s","id.orig_p":5353,"id.resp_h":"10.0.0.53","id.resp_p":53,"query":"%s"})",
+      ts, src.c_str(), query.c_str());
   return buf;
 }
 
@@ -33,10 +35,12 @@ const char* kBase =
     "detection:\n  s:\n    conn_state: REJ\n  condition: s\n";
 
 std::string Corr(const std::string& body) {
-  return std::string(kBase) + "---\ntitle: correlated\nid: corr\nlevel: high\nauthor: tester\ncorrelation:\n" + body;
+  return std::string(kBase) +
+         "---\ntitle: correlated\nid: corr\nlevel: high\nauthor: tester\ncorrelation:\n" + body;
 }
 
-size_t CountKind(const std::vector<engine::Alert>& alerts, AlertKind kind, const std::string& id = "corr") {
+size_t CountKind(const std::vector<engine::Alert>& alerts, AlertKind kind,
+                 const std::string& id = "corr") {
   size_t n = 0;
   for (const auto& a : alerts) n += (a.kind == kind && a.rule_id == id) ? 1 : 0;
   return n;
@@ -50,11 +54,14 @@ struct Feed {
     auto out = h.Run(json);
     all.insert(all.end(), out.begin(), out.end());
   }
-  size_t Correlations(const std::string& id = "corr") const { return CountKind(all, AlertKind::kCorrelation, id); }
+  size_t Correlations(const std::string& id = "corr") const {
+    return CountKind(all, AlertKind::kCorrelation, id);
+  }
 };
 
 const char* kEventCount =
-    "  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n  condition: {gte: 3}\n";
+    "  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n  condition: "
+    "{gte: 3}\n";
 
 TEST(Correlation, EventCountInsideTheWindowFiresOnce) {
   RuleHarness h(Corr(kEventCount));
@@ -112,7 +119,8 @@ TEST(Correlation, GroupMismatchDoesNotCombine) {
 }
 
 TEST(Correlation, NoGroupByIsOneGlobalGroup) {
-  RuleHarness h(Corr("  type: event_count\n  rules: [base]\n  timespan: 10s\n  condition: {gte: 3}\n"));
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  timespan: 10s\n  condition: {gte: 3}\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
   f(Conn(kT0 + 1, "10.0.0.2", "10.0.0.9", 2));
@@ -132,8 +140,9 @@ TEST(Correlation, OneFiringPerGroupPerWindow) {
 }
 
 TEST(Correlation, ValueCountCountsDistinctValues) {
-  RuleHarness h(Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h, id.resp_h]\n  timespan: 1m\n"
-                     "  condition: {gt: 3, field: id.resp_p}\n"));
+  RuleHarness h(Corr(
+      "  type: value_count\n  rules: [base]\n  group-by: [id.orig_h, id.resp_h]\n  timespan: 1m\n"
+      "  condition: {gt: 3, field: id.resp_p}\n"));
   Feed f{h};
   for (int i = 0; i < 10; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", 80));  // one port, ten times
   EXPECT_EQ(f.Correlations(), 0u);
@@ -149,8 +158,9 @@ TEST(Correlation, ValueCountCountsDistinctValues) {
 }
 
 TEST(Correlation, ValueCountOfSeveralFieldsCountsTuples) {
-  RuleHarness h(Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
-                     "  condition:\n    gte: 3\n    field: [id.resp_h, id.resp_p]\n"));
+  RuleHarness h(
+      Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition:\n    gte: 3\n    field: [id.resp_h, id.resp_p]\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 80));
   f(Conn(kT0 + 1, "10.0.0.1", "10.0.0.8", 80));
@@ -161,8 +171,9 @@ TEST(Correlation, ValueCountOfSeveralFieldsCountsTuples) {
 }
 
 TEST(Correlation, ValueSumAddsNumericValues) {
-  RuleHarness h(Corr("  type: value_sum\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
-                     "  condition: {gt: 1000, field: orig_pkts}\n"));
+  RuleHarness h(
+      Corr("  type: value_sum\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {gt: 1000, field: orig_pkts}\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":600)"));
   EXPECT_EQ(f.Correlations(), 0u);
@@ -175,8 +186,9 @@ TEST(Correlation, ValueSumAddsNumericValues) {
 }
 
 TEST(Correlation, ValueAvg) {
-  RuleHarness h(Corr("  type: value_avg\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
-                     "  condition: {gte: 100, field: orig_pkts}\n"));
+  RuleHarness h(
+      Corr("  type: value_avg\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {gte: 100, field: orig_pkts}\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":50)"));
   f(Conn(kT0 + 1, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":140)"));
@@ -215,9 +227,10 @@ TEST(Correlation, TemporalOutsideTheWindowOrOtherGroupDoesNotFire) {
 }
 
 TEST(Correlation, TemporalOrderedNeedsTheListedOrder) {
-  const std::string rules = std::string(kTwoBases) +
-                            "title: scan then lookup\nid: corr\ncorrelation:\n  type: temporal_ordered\n"
-                            "  rules: [scan, lookup]\n  group-by: [id.orig_h]\n  timespan: 1m\n";
+  const std::string rules =
+      std::string(kTwoBases) +
+      "title: scan then lookup\nid: corr\ncorrelation:\n  type: temporal_ordered\n"
+      "  rules: [scan, lookup]\n  group-by: [id.orig_h]\n  timespan: 1m\n";
   {
     RuleHarness h(rules);
     Feed f{h};
@@ -236,10 +249,11 @@ TEST(Correlation, TemporalOrderedNeedsTheListedOrder) {
 
 TEST(Correlation, AliasesMapOneKeyToDifferentFields) {
   // A lookup by X followed by a failed connection *to* X.
-  RuleHarness h(std::string(kTwoBases) +
-                "title: aliased\nid: corr\ncorrelation:\n  type: temporal\n  rules: [scan, lookup]\n"
-                "  group-by: [host]\n  timespan: 1m\n  aliases:\n    host:\n      scan: id.resp_h\n"
-                "      lookup: id.orig_h\n");
+  RuleHarness h(
+      std::string(kTwoBases) +
+      "title: aliased\nid: corr\ncorrelation:\n  type: temporal\n  rules: [scan, lookup]\n"
+      "  group-by: [host]\n  timespan: 1m\n  aliases:\n    host:\n      scan: id.resp_h\n"
+      "      lookup: id.orig_h\n");
   Feed f{h};
   f(Dns(kT0, "10.0.0.7", "x.bad.example"));
   f(Conn(kT0 + 5, "10.0.0.1", "10.0.0.7", 1));
@@ -248,25 +262,29 @@ TEST(Correlation, AliasesMapOneKeyToDifferentFields) {
 }
 
 TEST(Correlation, LtIsDecidedWhenTheWindowCloses) {
-  RuleHarness h(Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
-                     "  condition: {lt: 3}\n"));
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {lt: 3}\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
   f(Conn(kT0 + 10, "10.0.0.1", "10.0.0.9", 2));
   EXPECT_EQ(f.Correlations(), 0u);  // more events could still come
-  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 59) * kSec), AlertKind::kCorrelation), 0u);
+  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 59) * kSec), AlertKind::kCorrelation),
+            0u);
   const auto closed = h.Advance(static_cast<int64_t>(kT0 + 61) * kSec);
   ASSERT_EQ(CountKind(closed, AlertKind::kCorrelation), 1u);
   EXPECT_EQ(closed[0].event_time_ns, static_cast<int64_t>(kT0 + 60) * kSec);
   // Three events in the window: the condition fails at close.
   Feed g{h};
   for (int i = 0; i < 3; ++i) g(Conn(kT0 + 100 + i, "10.0.0.2", "10.0.0.9", i));
-  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 200) * kSec), AlertKind::kCorrelation), 0u);
+  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 200) * kSec), AlertKind::kCorrelation),
+            0u);
 }
 
 TEST(Correlation, EqIsDecidedAtCloseAlsoWhenTheNextEventArrives) {
-  RuleHarness h(Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n"
-                     "  condition: {eq: 2, field: id.resp_p}\n"));
+  RuleHarness h(
+      Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n"
+           "  condition: {eq: 2, field: id.resp_p}\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
   f(Conn(kT0 + 1, "10.0.0.1", "10.0.0.9", 2));
@@ -276,12 +294,14 @@ TEST(Correlation, EqIsDecidedAtCloseAlsoWhenTheNextEventArrives) {
 }
 
 TEST(Correlation, RangeConditions) {
-  RuleHarness h(Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n"
-                     "  condition:\n    gt: 1\n    lte: 3\n"));
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n"
+           "  condition:\n    gt: 1\n    lte: 3\n"));
   Feed f{h};
   f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
   f(Conn(kT0 + 1, "10.0.0.1", "10.0.0.9", 2));
-  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 30) * kSec), AlertKind::kCorrelation), 1u);
+  EXPECT_EQ(CountKind(h.Advance(static_cast<int64_t>(kT0 + 30) * kSec), AlertKind::kCorrelation),
+            1u);
   EXPECT_EQ(WithCode(h.result(), "range_condition").size(), 1u);
 }
 
@@ -294,42 +314,57 @@ TEST(Correlation, GenerateTrueKeepsTheBaseRuleAlerts) {
 
 TEST(Correlation, ChainedCorrelations) {
   // Three "three failures in 10 s" bursts within a minute.
-  RuleHarness h(std::string(kBase) +
-                "---\ntitle: burst\nid: burst\nname: burst\ncorrelation:\n  type: event_count\n  rules: [base]\n"
-                "  group-by: [id.orig_h]\n  timespan: 10s\n  condition: {gte: 3}\n"
-                "---\ntitle: bursts\nid: corr\ncorrelation:\n  type: event_count\n  rules: [burst]\n"
-                "  group-by: [id.orig_h]\n  timespan: 1m\n  condition: {gte: 2}\n");
+  RuleHarness h(
+      std::string(kBase) +
+      "---\ntitle: burst\nid: burst\nname: burst\ncorrelation:\n  type: event_count\n  rules: "
+      "[base]\n"
+      "  group-by: [id.orig_h]\n  timespan: 10s\n  condition: {gte: 3}\n"
+      "---\ntitle: bursts\nid: corr\ncorrelation:\n  type: event_count\n  rules: [burst]\n"
+      "  group-by: [id.orig_h]\n  timespan: 1m\n  condition: {gte: 2}\n");
   Feed f{h};
   for (int i = 0; i < 3; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", i));
   EXPECT_EQ(f.Correlations(), 0u);
-  EXPECT_EQ(CountKind(f.all, AlertKind::kCorrelation, "burst"), 0u);  // intermediate: generate false
+  EXPECT_EQ(CountKind(f.all, AlertKind::kCorrelation, "burst"),
+            0u);  // intermediate: generate false
   for (int i = 0; i < 3; ++i) f(Conn(kT0 + 20 + i, "10.0.0.1", "10.0.0.9", i));
   ASSERT_EQ(f.Correlations(), 1u);
   EXPECT_EQ(f.all.back().group_key, "id.orig_h=10.0.0.1");
 }
 
 TEST(Correlation, ReferencesAreCheckedAtLoad) {
-  auto r = LoadYaml(Corr("  type: event_count\n  rules: [nosuchrule]\n  timespan: 10s\n  condition: {gte: 3}\n"));
+  auto r = LoadYaml(
+      Corr("  type: event_count\n  rules: [nosuchrule]\n  timespan: 10s\n  condition: {gte: 3}\n"));
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(WithCode(r, "unresolved_reference").size(), 1u);
-  auto cycle = LoadYaml("title: a\nid: a\ncorrelation:\n  type: event_count\n  rules: [b]\n  timespan: 1m\n  condition: {gte: 1}\n"
-                        "---\ntitle: b\nid: b\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n  condition: {gte: 1}\n");
+  auto cycle = LoadYaml(
+      "title: a\nid: a\ncorrelation:\n  type: event_count\n  rules: [b]\n  timespan: 1m\n  "
+      "condition: {gte: 1}\n"
+      "---\ntitle: b\nid: b\ncorrelation:\n  type: event_count\n  rules: [a]\n  timespan: 1m\n  "
+      "condition: {gte: 1}\n");
   EXPECT_FALSE(cycle.ok());
   EXPECT_EQ(WithCode(cycle, "correlation_cycle").size(), 1u);
-  auto bad_span = LoadYaml(Corr("  type: event_count\n  rules: [base]\n  timespan: 10 minutes\n  condition: {gte: 3}\n"));
+  auto bad_span = LoadYaml(Corr(
+      "  type: event_count\n  rules: [base]\n  timespan: 10 minutes\n  condition: {gte: 3}\n"));
   EXPECT_EQ(WithCode(bad_span, "bad_timespan").size(), 1u);
-  auto no_field = LoadYaml(Corr("  type: value_count\n  rules: [base]\n  timespan: 10s\n  condition: {gte: 3}\n"));
+  auto no_field = LoadYaml(
+      Corr("  type: value_count\n  rules: [base]\n  timespan: 10s\n  condition: {gte: 3}\n"));
   EXPECT_EQ(WithCode(no_field, "missing_key").size(), 1u);
-  auto bad_group = LoadYaml(Corr("  type: event_count\n  rules: [base]\n  group-by: [src_addr]\n  timespan: 10s\n  condition: {gte: 3}\n"));
+  auto bad_group =
+      LoadYaml(Corr("  type: event_count\n  rules: [base]\n  group-by: [src_addr]\n  timespan: "
+                    "10s\n  condition: {gte: 3}\n"));
   EXPECT_EQ(WithCode(bad_group, "unknown_field").size(), 1u);
-  auto percentile = LoadYaml(Corr("  type: value_percentile\n  rules: [base]\n  timespan: 10s\n  condition: {gte: 3, field: duration}\n"));
+  auto percentile =
+      LoadYaml(Corr("  type: value_percentile\n  rules: [base]\n  timespan: 10s\n  condition: "
+                    "{gte: 3, field: duration}\n"));
   EXPECT_EQ(WithCode(percentile, "unsupported_correlation").size(), 1u);
 }
 
 TEST(Correlation, InactiveBaseRuleMakesTheCorrelationInactive) {
-  auto r = LoadYaml("title: smb\nid: smb\nlogsource: {product: zeek, service: smb_files}\ndetection:\n  s:\n    path: x\n"
-                    "  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [smb]\n"
-                    "  timespan: 1m\n  condition: {gte: 2}\n");
+  auto r = LoadYaml(
+      "title: smb\nid: smb\nlogsource: {product: zeek, service: smb_files}\ndetection:\n  s:\n    "
+      "path: x\n"
+      "  condition: s\n---\ntitle: c\nid: c\ncorrelation:\n  type: event_count\n  rules: [smb]\n"
+      "  timespan: 1m\n  condition: {gte: 2}\n");
   ASSERT_TRUE(r.ok()) << AllDiagnostics(r);
   for (const auto& s : r.rules) {
     if (s.id == "c") {
@@ -343,10 +378,12 @@ TEST(Correlation, StateIsBoundedAndEvictionsAreCounted) {
   engine::EngineOptions eo;
   eo.max_groups = 10;
   eo.max_entries_per_group = 5;
-  RuleHarness h(Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
-                     "  condition: {gt: 1000, field: id.resp_p}\n"),
-                {}, eo);
-  for (int src = 0; src < 30; ++src) h.Run(Conn(kT0 + src, "10.1.0." + std::to_string(src), "10.0.0.9", 1));
+  RuleHarness h(
+      Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+           "  condition: {gt: 1000, field: id.resp_p}\n"),
+      {}, eo);
+  for (int src = 0; src < 30; ++src)
+    h.Run(Conn(kT0 + src, "10.1.0." + std::to_string(src), "10.0.0.9", 1));
   for (int port = 0; port < 20; ++port) h.Run(Conn(kT0 + 100 + port, "10.2.0.1", "10.0.0.9", port));
   const auto stats = h.engine().Stats();
   const auto& corr = *stats->rules.back();
