@@ -1,0 +1,229 @@
+// Agent throughput and memory (Google Benchmark; built, not run by ctest).
+//
+//   BM_BareLibpcapLoop      pcap_next_ex over the capture, touching every
+//                           packet: the ceiling
+//   BM_AgentPipeline        the agent's packet path on the same capture:
+//                           file source, decoder, flow table with all
+//                           analyzers, records to a null sink
+//   BM_IdleTcpFlowMemory    heap and RSS per established idle TCP flow
+//   BM_SynFlood             RSS while 1M distinct sources send a SYN each
+//                           into a table capped at --flood_cap flows
+//
+// Run (Release build):  build-agent-rel/tests/bench/agent/vigil_agent_bench
+// The capture (~1.2M packets, ~175k flows) is generated once per seed into
+// $TMPDIR/vigil-bench-mixed-<seed>.pcap.
+
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <pcap/pcap.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "agent/analyzers/registry.h"
+#include "agent/capture/pcap_sources.h"
+#include "agent/decode/decoder.h"
+#include "agent/export/record_sink.h"
+#include "agent/flow/flow_table.h"
+#include "tests/bench/agent/traffic_generator.h"
+#include "tests/support/packet_builder.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace vigil;
+
+class NullSink final : public agent::exporter::RecordSink {
+ public:
+  void Emit(v1::Event&& e) override {
+    ++records;
+    benchmark::DoNotOptimize(e);
+  }
+  uint64_t records = 0;
+};
+
+const std::string& Capture() {
+  static const std::string path = [] {
+    bench::TrafficSpec spec;
+    const fs::path p =
+        fs::temp_directory_path() / ("vigil-bench-mixed-" + std::to_string(spec.seed) + ".pcap");
+    if (!fs::exists(p)) {
+      const bench::TrafficSummary s = bench::WriteMixedCapture(p.string() + ".tmp", spec);
+      fs::rename(p.string() + ".tmp", p);
+      std::fprintf(
+          stderr, "generated %s: %llu packets, %llu bytes, %llu flows, %llu open at once\n",
+          p.c_str(), static_cast<unsigned long long>(s.packets),
+          static_cast<unsigned long long>(s.bytes), static_cast<unsigned long long>(s.flows),
+          static_cast<unsigned long long>(s.peak_open));
+    }
+    return p.string();
+  }();
+  return path;
+}
+
+uint64_t RssBytes() {
+  std::ifstream in("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+uint64_t HeapInUse() { return mallinfo2().uordblks; }
+
+void BM_BareLibpcapLoop(benchmark::State& state) {
+  uint64_t packets = 0, bytes = 0;
+  for (auto _ : state) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(Capture().c_str(), err);
+    pcap_pkthdr* h;
+    const u_char* d;
+    uint64_t sum = 0;
+    while (pcap_next_ex(p, &h, &d) == 1) {
+      sum += d[h->caplen - 1];
+      ++packets;
+      bytes += h->len;
+    }
+    benchmark::DoNotOptimize(sum);
+    pcap_close(p);
+  }
+  state.counters["pkts/s"] =
+      benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BareLibpcapLoop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_AgentPipeline(benchmark::State& state) {
+  const bool analyzers = state.range(0) != 0;
+  uint64_t packets = 0, bytes = 0, records = 0, flows = 0, peak_active = 0;
+  for (auto _ : state) {
+    auto source = agent::capture::OpenFileSource({Capture(), ""});
+    agent::decode::Decoder decoder;
+    NullSink sink;
+    agent::flow::FlowTableOptions fo;
+    fo.seed = 1;
+    agent::flow::AnalyzerFactory factory;
+    if (analyzers)
+      factory = [](const auto& info, auto& ctx) {
+        return agent::analyzers::CreateCandidates(info, ctx);
+      };
+    agent::flow::FlowTable table(fo, sink, factory);
+    agent::decode::DecodedPacket pkt;
+    agent::capture::Packet raw;
+    const int link = (*source)->LinkType();
+    while ((*source)->Next(raw) == agent::capture::ReadStatus::kPacket) {
+      if (decoder.Decode(link, raw.ts_ns, raw.wire_len, raw.data, pkt) ==
+          agent::decode::DecodeResult::kIp) {
+        table.Process(pkt);
+        peak_active = std::max<uint64_t>(peak_active, table.active_flows());
+      }
+      ++packets;
+      bytes += raw.wire_len;
+    }
+    table.FlushAll();
+    records += sink.records;
+    flows += table.stats().flows_created;
+  }
+  state.counters["pkts/s"] =
+      benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
+  state.counters["bytes/s"] =
+      benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsRate);
+  state.counters["flows"] =
+      benchmark::Counter(static_cast<double>(flows), benchmark::Counter::kAvgIterations);
+  state.counters["records"] =
+      benchmark::Counter(static_cast<double>(records), benchmark::Counter::kAvgIterations);
+  state.counters["peak_active_flows"] = static_cast<double>(peak_active);
+}
+BENCHMARK(BM_AgentPipeline)
+    ->Arg(1)
+    ->ArgName("analyzers")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_AgentPipeline)
+    ->Arg(0)
+    ->ArgName("analyzers")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Drives a table with three-way handshakes from `n` distinct clients.
+void Handshakes(agent::flow::FlowTable& table, uint32_t n, bool syn_only) {
+  namespace tb = vigil::testing;
+  agent::decode::Decoder decoder;
+  agent::decode::DecodedPacket pkt;
+  const tb::Bytes server = tb::ParseIp("198.51.100.1");
+  int64_t ts = 1'000'000'000;
+  auto send = [&](const tb::Bytes& src, const tb::Bytes& dst, uint16_t sp, uint16_t dp,
+                  uint32_t seq, uint32_t ack, uint8_t flags) {
+    const tb::Bytes frame =
+        tb::Frame({}, src, dst, tb::kProtoTcp, tb::Tcp(src, dst, sp, dp, seq, ack, flags));
+    decoder.Decode(agent::decode::link_type::kEthernet, ts, static_cast<uint32_t>(frame.size()),
+                   frame, pkt);
+    table.Process(pkt);
+    ts += 1000;
+  };
+  for (uint32_t i = 0; i < n; ++i) {
+    const tb::Bytes client = {static_cast<uint8_t>(10 + (i >> 24)), static_cast<uint8_t>(i >> 16),
+                              static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    send(client, server, 40000, 443, 1000, 0, tb::tcp::kSyn);
+    if (syn_only) continue;
+    send(server, client, 443, 40000, 5000, 1001, tb::tcp::kSyn | tb::tcp::kAck);
+    send(client, server, 40000, 443, 1001, 5001, tb::tcp::kAck);
+  }
+}
+
+void BM_IdleTcpFlowMemory(benchmark::State& state) {
+  const auto n = static_cast<uint32_t>(state.range(0));
+  double heap_per_flow = 0, rss_per_flow = 0, slot = 0;
+  for (auto _ : state) {
+    NullSink sink;
+    agent::flow::FlowTableOptions fo;
+    fo.max_flows = n;
+    fo.seed = 1;
+    const uint64_t heap0 = HeapInUse(), rss0 = RssBytes();
+    {
+      agent::flow::FlowTable table(fo, sink);
+      Handshakes(table, n, /*syn_only=*/false);
+      heap_per_flow = static_cast<double>(HeapInUse() - heap0) / n;
+      rss_per_flow = static_cast<double>(RssBytes() - rss0) / n;
+      slot = static_cast<double>(table.BytesPerFlowSlot());
+      state.PauseTiming();
+    }
+    state.ResumeTiming();
+  }
+  state.counters["heap_bytes_per_flow"] = heap_per_flow;
+  state.counters["rss_bytes_per_flow"] = rss_per_flow;
+  state.counters["table_bytes_per_slot"] = slot;
+  state.counters["sizeof_Flow"] = static_cast<double>(sizeof(agent::flow::Flow));
+}
+BENCHMARK(BM_IdleTcpFlowMemory)->Arg(500000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_SynFlood(benchmark::State& state) {
+  const auto cap = static_cast<uint32_t>(state.range(0));
+  const uint32_t sources = 1'000'000;
+  double rss_growth = 0, evictions = 0, active = 0;
+  for (auto _ : state) {
+    NullSink sink;
+    agent::flow::FlowTableOptions fo;
+    fo.max_flows = cap;
+    fo.seed = 1;
+    const uint64_t rss0 = RssBytes();
+    agent::flow::FlowTable table(fo, sink);
+    Handshakes(table, sources, /*syn_only=*/true);
+    rss_growth = static_cast<double>(RssBytes() - rss0);
+    evictions = static_cast<double>(table.stats().EvictionsTotal());
+    active = static_cast<double>(table.active_flows());
+  }
+  state.counters["sources"] = sources;
+  state.counters["cap_flows"] = cap;
+  state.counters["active_flows"] = active;
+  state.counters["evictions"] = evictions;
+  state.counters["rss_growth_MiB"] = rss_growth / (1 << 20);
+  state.counters["cap_budget_MiB"] = static_cast<double>(cap) * 256 / (1 << 20);
+}
+BENCHMARK(BM_SynFlood)->Arg(100000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
