@@ -10,10 +10,10 @@
 //   http  dynamic protocol detection on any TCP port (request line from the
 //         originator and "HTTP/" from the responder), plus its well-known
 //         ports where a valid request line alone confirms it
-//   ssl   dynamic protocol detection on any TCP port (ClientHello and
-//         ServerHello), plus its well-known ports where a valid ClientHello
-//         alone confirms it; STARTTLS ports (SMTP, IMAP, POP3, XMPP, ...)
-//         watch for a TLS handshake after the plaintext upgrade
+//   ssl   dynamic protocol detection on any TCP port (a ClientHello opening
+//         the originator's stream) and its well-known ports; a valid
+//         ClientHello confirms it; STARTTLS ports (SMTP, IMAP, POP3, XMPP,
+//         ...) watch for a TLS handshake after the plaintext upgrade
 //
 // The table of protocols lives in registry.cpp: adding a protocol is its own
 // files plus one line there.

@@ -454,7 +454,7 @@ void TlsAnalyzer::OnClientHello(Direction dir, std::span<const uint8_t> body) {
   if (real_session_id) client_session_id_ = hello.session_id;
   client_ticket_resumption_ = hello.session_ticket_nonempty && !real_session_id;
   client_psk_ = hello.has_pre_shared_key;
-  if (mode_ != Mode::kDetect || seen_server_hello_) recognized_ = true;
+  recognized_ = true;
 }
 
 void TlsAnalyzer::OnServerHello(Direction dir, std::span<const uint8_t> body) {
@@ -486,7 +486,7 @@ void TlsAnalyzer::OnServerHello(Direction dir, std::span<const uint8_t> body) {
   // Everything the server sends after a TLS 1.3 ServerHello is encrypted
   // (a HelloRetryRequest is followed by another plaintext ServerHello).
   if (tls13_ && !hrr_pending_) sides_[Index(dir)].encrypted = true;
-  if (seen_client_hello_ || mode_ != Mode::kDetect) recognized_ = true;
+  if (seen_client_hello_ || mode_ != Mode::kDetect) recognized_ = true;  // else await the client
 }
 
 void TlsAnalyzer::OnServerKeyExchange(std::span<const uint8_t> body) {

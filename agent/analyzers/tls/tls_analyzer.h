@@ -34,8 +34,11 @@ std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx
 class TlsAnalyzer final : public Analyzer {
  public:
   enum class Mode : uint8_t {
-    kPort,      ///< well-known TLS port: a valid ClientHello confirms
-    kDetect,    ///< any port: ClientHello and ServerHello must both be seen
+    kPort,  ///< well-known TLS port: a valid ClientHello (or ServerHello) confirms
+    /// Any port: each side must open with its hello (no server-first
+    /// protocol); a valid ClientHello confirms, as Zeek's client signature
+    /// enables its SSL analyzer on its own.
+    kDetect,
     kStartTls,  ///< plaintext protocol that may upgrade: look for the handshake
   };
   /// Handshake messages larger than this are not buffered (anomaly

@@ -293,16 +293,29 @@ TEST(TlsAnalyzer, TicketResumptionWithoutKeyExchange) {
   EXPECT_EQ(r.events[0].tls().ssl_history(), "CstiI");
 }
 
-TEST(TlsAnalyzer, DetectionNeedsBothHellos) {
-  std::vector<Delivery> only_client = {
-      {Direction::kOrig, tb::HandshakeRecord(tb::Handshake(1, BrowserHelloBody())), kT0}};
-  auto r = RunConversation(Factory(TlsAnalyzer::Mode::kDetect), only_client);
-  EXPECT_FALSE(r.recognized);
-  EXPECT_TRUE(r.events.empty()) << "Zeek's DPD never attaches without a ServerHello";
+// Zeek's modbus_and_non_modbus_on_port_502 baseline: a ClientHello on port
+// 502 answered by garbage still makes the flow `ssl`.
+TEST(TlsAnalyzer, DetectionConfirmsOnAValidClientHello) {
+  std::vector<Delivery> conv = {
+      {Direction::kOrig, tb::HandshakeRecord(tb::Handshake(1, BrowserHelloBody())), kT0},
+      {Direction::kResp, {0x16, 0x03, 0x01, 0x00, 0x00, 0x03, 0x00, 0x80, 0x01}, kT0 + kMs}};
+  auto r = RunConversation(Factory(TlsAnalyzer::Mode::kDetect), conv);
+  EXPECT_TRUE(r.recognized);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].tls().ssl_history(), "C");
+  EXPECT_FALSE(r.events[0].tls().established());
 
-  auto both = RunConversation(Factory(TlsAnalyzer::Mode::kDetect), Tls13Conversation(true));
-  EXPECT_TRUE(both.recognized);
-  ASSERT_EQ(both.events.size(), 1u);
+  // Something else first on an arbitrary port: not TLS, nothing logged.
+  auto other = RunConversation(Factory(TlsAnalyzer::Mode::kDetect),
+                               {{Direction::kOrig, vigil::testing::Bytes("\x16hello"), kT0}});
+  EXPECT_FALSE(other.recognized);
+  EXPECT_TRUE(other.events.empty());
+  // A server that speaks first with a ClientHello-looking record is not
+  // accepted in detection mode (roles must be right).
+  auto server_first = RunConversation(
+      Factory(TlsAnalyzer::Mode::kDetect),
+      {{Direction::kResp, tb::HandshakeRecord(tb::Handshake(1, BrowserHelloBody())), kT0}});
+  EXPECT_FALSE(server_first.recognized);
 }
 
 TEST(TlsAnalyzer, NotTlsOnATlsPort) {
