@@ -187,13 +187,16 @@ TEST(AgentProgram, ReadPcapWritesJsonLinesMatchingGroundTruth) {
   fs::remove(pcap);
 }
 
-TEST(AgentProgram, SigtermStopsLiveCaptureGracefully) {
+TEST(AgentProgram, SighupReloadsAndSigtermStopsLiveCaptureGracefully) {
   if (geteuid() != 0) GTEST_SKIP() << "live capture needs root (CAP_NET_RAW): NOT tested";
   const fs::path err = TempFile("live.err");
+  const fs::path cfg = TempFile("live.yaml", "log:\n  level: info\n");
   const std::string bin = Binary().string();
-  std::vector<char*> argv = {const_cast<char*>(bin.c_str()), const_cast<char*>("--interface"),
-                             const_cast<char*>("lo"),        const_cast<char*>("--output"),
-                             const_cast<char*>("json"),      nullptr};
+  std::vector<std::string> args = {bin,  "--config", cfg.string(), "--interface",
+                                   "lo", "--output", "json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
@@ -207,12 +210,21 @@ TEST(AgentProgram, SigtermStopsLiveCaptureGracefully) {
     s << in.rdbuf();
     return s.str();
   };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (log().find("capturing on lo") == std::string::npos &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the child's log
-  }
-  ASSERT_NE(log().find("capturing on lo"), std::string::npos) << log();
+  // Polls the child's log (a condition, not a sleep used as synchronisation).
+  auto wait_for = [&](const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (log().find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return log().find(text) != std::string::npos;
+  };
+  ASSERT_TRUE(wait_for("capturing on lo")) << log();
+  ASSERT_EQ(kill(pid, SIGHUP), 0);
+  EXPECT_TRUE(wait_for("SIGHUP: configuration reloaded")) << log();
+  std::ofstream(cfg) << "log:\n  level: chatty\n";
+  ASSERT_EQ(kill(pid, SIGHUP), 0);
+  EXPECT_TRUE(wait_for("SIGHUP: configuration rejected, keeping the running one")) << log();
+  EXPECT_NE(log().find(cfg.string() + ":2:10: error"), std::string::npos) << log();
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -221,6 +233,7 @@ TEST(AgentProgram, SigtermStopsLiveCaptureGracefully) {
   EXPECT_NE(log().find("received SIGTERM"), std::string::npos) << log();
   EXPECT_NE(log().find("lo: "), std::string::npos) << log();  // the closing summary
   fs::remove(err);
+  fs::remove(cfg);
 }
 
 }  // namespace
