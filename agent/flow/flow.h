@@ -127,6 +127,7 @@ struct FlowExt {
   uint64_t missed_bytes = 0;
   std::string history_more;  ///< history letters beyond Flow::history
   std::vector<std::string> tunnel_parents;
+  uint64_t last_parent_id = 0;  ///< identity of the tunnel seen last (skips re-checking)
   std::vector<std::string> services;
   std::vector<OooBlock> ooo[2];  ///< by key side, sorted, disjoint
   uint64_t ooo_bytes = 0;

@@ -368,29 +368,35 @@ void FlowTable::FlushAll(EndCause cause) {
 
 void FlowTable::Process(const decode::DecodedPacket& packet) {
   Advance(packet.ts_ns);
-  const std::string* parent = nullptr;
-  std::string parent_uid;
+  TunnelParent parent;
+  bool has_parent = false;
   for (int i = 0; i < packet.layer_count; ++i) {
     const decode::Layer& layer = packet.layers[i];
     if (i + 1 == packet.layer_count) {
-      ProcessLayer(packet, layer, parent);
+      ProcessLayer(packet, layer, has_parent ? &parent : nullptr);
       break;
     }
     // An outer layer: a UDP tunnel is a flow of its own and the parent of
     // what it carries; an IP-level tunnel is only named.
     if (layer.proto == kProtoUdp && layer.transport_ok) {
-      const uint32_t outer = ProcessLayer(packet, layer, parent);
+      const uint32_t outer = ProcessLayer(packet, layer, has_parent ? &parent : nullptr);
       if (outer == kNil) return;
-      parent_uid = Uid(At(outer));
+      const Flow& f = At(outer);
+      parent.key = f.key;
+      parent.start_ns = f.start_ns;
+      parent.id = HashKey(f.key, options_.seed) ^ static_cast<uint64_t>(f.start_ns);
+      parent.uid = nullptr;
     } else {
-      parent_uid = tunnels_->Uid(layer.src, layer.dst, packet.layers[i + 1].tunnel, packet.ts_ns);
+      // Stable until the tunnel expires, which only happens in Advance().
+      parent.uid = &tunnels_->Uid(layer.src, layer.dst, packet.layers[i + 1].tunnel, packet.ts_ns);
+      parent.id = reinterpret_cast<uintptr_t>(parent.uid);
     }
-    parent = &parent_uid;
+    has_parent = true;
   }
 }
 
 uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const decode::Layer& layer,
-                                 const std::string* tunnel_parent) {
+                                 const TunnelParent* parent) {
   ++stats_.packets;
   const uint8_t proto = layer.proto;
   uint16_t sport = 0, dport = 0;
@@ -436,12 +442,17 @@ uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const deco
   if (index == kNil) index = Create(key, hash, layer, side, ts);
   Flow& f = At(index);
 
-  if (tunnel_parent != nullptr) {
+  if (parent != nullptr && f.Ext().last_parent_id != parent->id) {
+    // Only when the tunnel changes: no uid is formatted per tunnelled packet.
     FlowExt& ext = f.Ext();
-    if (std::find(ext.tunnel_parents.begin(), ext.tunnel_parents.end(), *tunnel_parent) ==
+    ext.last_parent_id = parent->id;
+    const std::string uid = parent->uid != nullptr
+                                ? *parent->uid
+                                : FlowUid(options_.seed, parent->key, parent->start_ns);
+    if (std::find(ext.tunnel_parents.begin(), ext.tunnel_parents.end(), uid) ==
             ext.tunnel_parents.end() &&
         ext.tunnel_parents.size() < kMaxTunnelParents) {
-      ext.tunnel_parents.push_back(*tunnel_parent);
+      ext.tunnel_parents.push_back(uid);
     }
   }
 

@@ -122,8 +122,16 @@ class FlowTable final : private StreamEvents {
  private:
   friend class FlowAnalyzerContext;
 
+  /// The tunnel an inner layer came through: a UDP flow (by key and start,
+  /// so no pointer can dangle if that flow is evicted) or an IP tunnel uid.
+  struct TunnelParent {
+    uint64_t id = 0;
+    FlowKey key;
+    int64_t start_ns = 0;
+    const std::string* uid = nullptr;  ///< set for IP tunnels
+  };
   uint32_t ProcessLayer(const decode::DecodedPacket& packet, const decode::Layer& layer,
-                        const std::string* tunnel_parent);
+                        const TunnelParent* parent);
   uint32_t Find(const FlowKey& key, uint64_t hash) const;
   uint32_t Create(const FlowKey& key, uint64_t hash, const decode::Layer& layer, int side,
                   int64_t ts_ns);
