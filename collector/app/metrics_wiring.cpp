@@ -1,5 +1,7 @@
 #include "collector/app/metrics_wiring.h"
 
+#include <algorithm>
+
 #include "collector/incidents/syslog_forwarder.h"
 
 namespace vigil::collector::app {
@@ -79,8 +81,10 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     s.alerts_stored += st.shadow_alerts_stored.load();
     s.write_errors =
         st.commit_errors_busy.load() + st.commit_errors_io.load() + st.commit_errors_other.load();
-    // TODO(lead): per-level open incidents once the store counts them by level.
-    (void)st.incidents_open;
+    for (size_t i = 0; i < metrics::kLevelCount; ++i) {
+      s.open_incidents[i] =
+          static_cast<uint64_t>(std::max<int64_t>(0, st.incidents_open_by_level[i].load()));
+    }
     if (const auto* f = store.forwarder_stats(); f != nullptr) {
       s.forwarded = f->forwarded.load();
       s.forward_dropped = {{"buffer_full", f->dropped_buffer_full.load()},

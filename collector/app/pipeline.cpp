@@ -231,10 +231,7 @@ void Pipeline::Run() {
         carry_.insert(carry_.end(), std::make_move_iterator(alerts.begin()),
                       std::make_move_iterator(alerts.end()));
       }
-      if (!carry_.empty()) {
-        std::vector<Item> none;
-        ProcessGroup(none);
-      }
+      if (!carry_.empty()) CommitCarried();
     }
     if (std::chrono::steady_clock::now() - last_checkpoint > options_.checkpoint_poll) {
       last_checkpoint = std::chrono::steady_clock::now();
@@ -318,6 +315,34 @@ void Pipeline::HandleAlerts(std::vector<engine::Alert>& alerts) {
       LogWarning(line);
     }
   }
+}
+
+// Alerts raised while no batch arrives (windows closing, throttle summaries)
+// are committed on their own, attributed to the agent of their last event.
+void Pipeline::CommitCarried() {
+  std::vector<incidents::BatchCommit> commits;
+  commits.reserve(carry_.size());
+  for (const auto& alert : carry_) {
+    incidents::BatchCommit c;
+    if (!alert.events.empty()) {
+      const auto& origin = alert.events.back().origin;
+      c.agent_id = origin.agent_id;
+      c.agency = origin.agency;
+      c.sequence = origin.sequence;
+      c.received_ns = origin.received_ns;
+    }
+    c.alerts = std::span<const engine::Alert>(&alert, 1);
+    c.alerts_only = true;
+    commits.push_back(c);
+  }
+  auto result = store_.CommitBatches(commits);
+  if (!result) {
+    // Kept for the next attempt: these alerts exist nowhere else.
+    LogError("incident store: could not store " + std::to_string(carry_.size()) +
+             " timer alerts, retrying: " + result.error().message);
+    return;
+  }
+  carry_.clear();
 }
 
 void Pipeline::ProcessGroup(std::vector<Item>& items) {

@@ -95,6 +95,7 @@ class Pipeline : public ingest::BatchHandler {
 
   void Run();
   void ProcessGroup(std::vector<Item>& items);
+  void CommitCarried();
   void EvaluateBatch(const Item& item, std::vector<engine::Alert>& alerts);
   void HandleAlerts(std::vector<engine::Alert>& alerts);
   metrics::AgentHandle Handle(const std::string& agent_id);

@@ -92,6 +92,32 @@ std::string_view LevelText(engine::Level level) {
   return "medium";
 }
 
+size_t LevelIndex(std::string_view level) {
+  static constexpr std::string_view kNames[] = {"informational", "low", "medium", "high",
+                                                "critical"};
+  for (size_t i = 0; i < std::size(kNames); ++i) {
+    if (kNames[i] == level) return i;
+  }
+  return 2;  // unknown text in an old row: counted as medium
+}
+
+// Recounts open (not closed, not shadow) incidents, in total and by level.
+void RefreshOpenIncidents(Connection& db, StoreStats& stats) {
+  auto open = db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed' AND shadow = 0");
+  if (open) stats.incidents_open.store(*open);
+  auto s = db.Prepare(
+      "SELECT level, count(*) FROM incidents WHERE status != 'closed' AND shadow = 0 "
+      "GROUP BY level");
+  if (!s) return;
+  std::array<int64_t, StoreStats::kLevels> counts{};
+  for (;;) {
+    auto row = s->Step();
+    if (!row || !*row) break;
+    counts[LevelIndex(s->ColumnText(0))] += s->ColumnInt(1);
+  }
+  for (size_t i = 0; i < counts.size(); ++i) stats.incidents_open_by_level[i].store(counts[i]);
+}
+
 std::string_view AlertKindText(engine::AlertKind kind) {
   switch (kind) {
     case engine::AlertKind::kDetection:
@@ -567,9 +593,7 @@ std::expected<std::unique_ptr<IncidentStore>, StoreError> IncidentStore::Open(
     if (!forwarder) return std::unexpected(forwarder.error());
     impl.forwarder = std::move(*forwarder);
   }
-  auto open =
-      impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed' AND shadow = 0");
-  if (open) store->stats_.incidents_open.store(*open);
+  RefreshOpenIncidents(impl.db, store->stats_);
   store->opened_ = true;
   return store;
 }
@@ -585,6 +609,7 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
   CommitResult result;
   std::array<uint64_t, StoreStats::kLevels> by_level{};
   uint64_t shadow = 0, suppressed = 0, new_incidents = 0, records = 0;
+  std::array<int64_t, StoreStats::kLevels> new_by_level{};
   std::vector<std::string> to_forward;
   const SyslogIdentity identity{
       config_.forwarding.hostname.empty() ? impl.hostname : config_.forwarding.hostname,
@@ -619,40 +644,44 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
         it = agents.emplace(std::string(batch.agent_id), std::move(state)).first;
       }
       AgentState& agent = it->second;
-      if (batch.sequence <= agent.hwm) {
-        ++result.duplicate_batches;  // a resend the pipeline did not filter: store nothing twice
-        continue;
+      // alerts_only: no batch, provenance only; the watermark stays.
+      if (!batch.alerts_only) {
+        if (batch.sequence <= agent.hwm) {
+          ++result.duplicate_batches;  // a resend the pipeline did not filter: store nothing twice
+          continue;
+        }
+        if (batch.sequence > agent.hwm + 1) {
+          const uint64_t first = agent.hwm + 1, last = batch.sequence - 1;
+          std::vector<FieldValue> fields = {
+              std::string(batch.agent_id),
+              std::string(batch.agency),
+              std::string(CoverageKindName(CoverageKind::kSequenceGap)),
+              batch.received_ns,
+              int64_t{0},
+              int64_t{0},
+              static_cast<int64_t>(first),
+              static_cast<int64_t>(last),
+              static_cast<int64_t>(last - first + 1),
+              int64_t{0},
+              0.0,
+              std::string("batches never received by the collector")};
+          auto seq = impl.Append(kKindCoverage, fields, clock_());
+          if (!seq) return Fail(seq);
+          ++records;
+          ++result.sequence_gaps;
+        }
+        agent.hwm = batch.sequence;
+        agent.agency = std::string(batch.agency);
+        agent.batches += 1;
+        agent.events += batch.events;
+        if (!agent.touched) agent.first_ns = batch.received_ns;
+        agent.last_ns = batch.received_ns;
+        agent.touched = true;
+        auto& bucket = ledger[{std::string(batch.agent_id),
+                               batch.received_ns - batch.received_ns % kLedgerBucketNs}];
+        bucket.first += 1;
+        bucket.second += batch.events;
       }
-      if (batch.sequence > agent.hwm + 1) {
-        const uint64_t first = agent.hwm + 1, last = batch.sequence - 1;
-        std::vector<FieldValue> fields = {std::string(batch.agent_id),
-                                          std::string(batch.agency),
-                                          std::string(CoverageKindName(CoverageKind::kSequenceGap)),
-                                          batch.received_ns,
-                                          int64_t{0},
-                                          int64_t{0},
-                                          static_cast<int64_t>(first),
-                                          static_cast<int64_t>(last),
-                                          static_cast<int64_t>(last - first + 1),
-                                          int64_t{0},
-                                          0.0,
-                                          std::string("batches never received by the collector")};
-        auto seq = impl.Append(kKindCoverage, fields, clock_());
-        if (!seq) return Fail(seq);
-        ++records;
-        ++result.sequence_gaps;
-      }
-      agent.hwm = batch.sequence;
-      agent.agency = std::string(batch.agency);
-      agent.batches += 1;
-      agent.events += batch.events;
-      if (!agent.touched) agent.first_ns = batch.received_ns;
-      agent.last_ns = batch.received_ns;
-      agent.touched = true;
-      auto& bucket = ledger[{std::string(batch.agent_id),
-                             batch.received_ns - batch.received_ns % kLedgerBucketNs}];
-      bucket.first += 1;
-      bucket.second += batch.events;
 
       for (const engine::Alert& alert : batch.alerts) {
         const std::string_view level = LevelText(alert.level);
@@ -709,7 +738,10 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
           s.Bind(11, now);
           if (auto r = s.Run(); !r) return Fail(r);
           incident_id = sqlite3_last_insert_rowid(impl.db.raw());
-          if (!alert.shadow) ++new_incidents;
+          if (!alert.shadow) {
+            ++new_incidents;
+            ++new_by_level[LevelIndex(level)];
+          }
         }
 
         const double drop_ratio =
@@ -797,7 +829,7 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
           to_forward.push_back(FormatSyslogMessage(out, kUtc, identity));
         }
       }
-      ++result.batches_committed;
+      if (!batch.alerts_only) ++result.batches_committed;
     }
 
     if (!impl.upsert_agent) {
@@ -880,6 +912,9 @@ std::expected<CommitResult, StoreError> IncidentStore::CommitBatches(
   stats_.transactions_committed.fetch_add(1);
   stats_.records_appended.fetch_add(records);
   stats_.incidents_open.fetch_add(static_cast<int64_t>(new_incidents));
+  for (size_t i = 0; i < new_by_level.size(); ++i) {
+    stats_.incidents_open_by_level[i].fetch_add(new_by_level[i]);
+  }
   stats_.chain_head_seq.store(impl.head.seq);
   result.head_seq = impl.head.seq;
   for (auto& message : to_forward) impl.forwarder->Submit(std::move(message));
@@ -978,9 +1013,7 @@ std::expected<CheckpointInfo, StoreError> IncidentStore::Checkpoint(std::string_
   stats_.checkpoints_written.fetch_add(1);
   stats_.records_appended.fetch_add(1);
   stats_.chain_head_seq.store(impl.head.seq);
-  auto open =
-      impl.db.QueryInt("SELECT count(*) FROM incidents WHERE status != 'closed' AND shadow = 0");
-  if (open) stats_.incidents_open.store(*open);
+  RefreshOpenIncidents(impl.db, stats_);
   return cp;
 }
 
@@ -1180,8 +1213,9 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
   Impl& impl = *impl_;
   IncidentChangeRecord change;
   bool shadow = false;
+  size_t level_index = 2;
   auto body = [&]() -> std::expected<void, StoreError> {
-    auto s = impl.db.Prepare("SELECT status, shadow FROM incidents WHERE id = ?");
+    auto s = impl.db.Prepare("SELECT status, shadow, level FROM incidents WHERE id = ?");
     if (!s) return Fail(s);
     s->Bind(1, id);
     auto row = s->Step();
@@ -1191,6 +1225,7 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
     }
     const std::string from = s->ColumnText(0);
     shadow = s->ColumnInt(1) != 0;
+    level_index = LevelIndex(s->ColumnText(2));
     std::string to;
     switch (action) {
       case IncidentAction::kAcknowledge:
@@ -1243,8 +1278,14 @@ std::expected<IncidentChangeRecord, StoreError> IncidentStore::ChangeIncident(
   }
   stats_.records_appended.fetch_add(1);
   stats_.chain_head_seq.store(impl.head.seq);
-  if (!shadow && change.to_status == "closed") stats_.incidents_open.fetch_sub(1);
-  if (!shadow && change.from_status == "closed") stats_.incidents_open.fetch_add(1);
+  if (!shadow && change.to_status == "closed") {
+    stats_.incidents_open.fetch_sub(1);
+    stats_.incidents_open_by_level[level_index].fetch_sub(1);
+  }
+  if (!shadow && change.from_status == "closed") {
+    stats_.incidents_open.fetch_add(1);
+    stats_.incidents_open_by_level[level_index].fetch_add(1);
+  }
   return change;
 }
 

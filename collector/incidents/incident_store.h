@@ -63,6 +63,11 @@ struct BatchCommit {
   uint64_t events = 0;      ///< events in the batch (completeness ledger)
   int64_t received_ns = 0;  ///< collector receive time of the batch
   std::span<const engine::Alert> alerts;
+  /// Alerts that belong to no new batch (a correlation window that closed,
+  /// a throttling summary flushed while the agents were quiet): stored with
+  /// `sequence` as provenance (the agent's last batch), without touching the
+  /// high-water mark or the completeness ledger.
+  bool alerts_only = false;
 };
 
 struct CommitResult {
@@ -219,6 +224,8 @@ struct StoreStats {
   /// Open + acknowledged incidents, shadow excluded; exact after each
   /// checkpoint, adjusted by this process's changes in between.
   std::atomic<int64_t> incidents_open{0};
+  /// The same, by level (informational .. critical).
+  std::array<std::atomic<int64_t>, kLevels> incidents_open_by_level{};
   std::atomic<uint64_t> chain_head_seq{0};
   /// Failed write transactions, by reason (busy, io, other): the batch was
   /// not acknowledged.

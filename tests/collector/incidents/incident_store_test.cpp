@@ -438,5 +438,49 @@ TEST_F(StoreTest, IncidentsOpenGaugeFollowsLifecycle) {
   EXPECT_EQ(store_->stats().incidents_open.load(), 1);
 }
 
+TEST_F(StoreTest, OpenIncidentsAreCountedByLevelAcrossLifecycleAndReopen) {
+  Open();
+  Commit(1, {MakeAlert("r1", kT0, engine::Level::kCritical), MakeAlert("r2", kT0),
+             MakeAlert("r3", kT0, engine::Level::kLow)});
+  const auto& by_level = store_->stats().incidents_open_by_level;
+  EXPECT_EQ(by_level[4].load(), 1);  // critical
+  EXPECT_EQ(by_level[3].load(), 1);  // high
+  EXPECT_EQ(by_level[1].load(), 1);  // low
+  ASSERT_TRUE(store_->ChangeIncident(1, IncidentAction::kClose, "a", "").has_value());
+  EXPECT_EQ(by_level[4].load(), 0);
+  ASSERT_TRUE(store_->ChangeIncident(1, IncidentAction::kReopen, "a", "").has_value());
+  EXPECT_EQ(by_level[4].load(), 1);
+  // Recounted from the database when the log is opened again.
+  Reopen();
+  EXPECT_EQ(store_->stats().incidents_open_by_level[4].load(), 1);
+  EXPECT_EQ(store_->stats().incidents_open_by_level[3].load(), 1);
+  EXPECT_EQ(store_->stats().incidents_open_by_level[2].load(), 0);
+}
+
+TEST_F(StoreTest, AlertsOnlyCommitStoresAlertsWithoutMovingTheHighWaterMark) {
+  Open();
+  Commit(5, {});
+  const std::vector<engine::Alert> alerts = {MakeAlert("window-closed", kT0)};
+  BatchCommit b;
+  b.agent_id = "agent-1";
+  b.agency = "agency-a";
+  b.sequence = 5;  // provenance: the last batch seen from that agent
+  b.received_ns = clock_.now->load();
+  b.alerts = alerts;
+  b.alerts_only = true;
+  auto r = store_->CommitBatches(std::span<const BatchCommit>(&b, 1));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->alerts_stored, 1u);
+  EXPECT_EQ(r->duplicate_batches, 0u);
+  EXPECT_EQ(*store_->HighWaterMark("agent-1"), 5u);
+  auto all = store_->HighWaterMarks();
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ((*all)[0].batches, 1u);  // the completeness ledger counts real batches only
+  // The next real batch is not mistaken for a duplicate or a gap.
+  const auto next = Commit(6, {});
+  EXPECT_EQ(next.batches_committed, 1u);
+  EXPECT_EQ(next.sequence_gaps, 0u);
+}
+
 }  // namespace
 }  // namespace vigil::collector::incidents::testing
