@@ -103,30 +103,6 @@ std::optional<Loaded> LoadConfig(const CollectorOptions& opts) {
   return loaded;
 }
 
-int CheckConfig(const CollectorConfig& config) {
-  int errors = 0;
-  if (!config.insecure_plaintext) {
-    auto tls = transport::LoadTlsMaterial(
-        {config.tls.ca, config.tls.cert, config.tls.key, config.tls.crl});
-    if (!tls) {
-      std::fprintf(stderr, "%s\n", transport::JoinErrors(tls.error()).c_str());
-      errors += static_cast<int>(tls.error().size());
-    }
-  }
-  auto rules = RuleReloader::Check(config.rules);
-  for (const auto& d : rules.diagnostics) {
-    if (d.severity != engine::Severity::kNote) std::fprintf(stderr, "%s\n", d.ToString().c_str());
-  }
-  if (!rules.rule_set) ++errors;
-  if (errors > 0) {
-    std::fprintf(stderr, "vigil-collector: configuration check failed\n");
-    return 2;
-  }
-  std::printf("vigil-collector: configuration OK (%zu active rules, ruleset %s)\n",
-              rules.counts.active, rules.ruleset_hash.substr(0, 12).c_str());
-  return 0;
-}
-
 incidents::StoreConfig StoreConfigFrom(const CollectorConfig& c) {
   incidents::StoreConfig s;
   s.db_path = c.incidents.database;
@@ -148,6 +124,38 @@ incidents::StoreConfig StoreConfigFrom(const CollectorConfig& c) {
     s.forwarding.buffer_capacity = f.buffer_max_alerts;
   }
   return s;
+}
+
+int CheckConfig(const CollectorConfig& config) {
+  int errors = 0;
+  if (!config.insecure_plaintext) {
+    auto tls = transport::LoadTlsMaterial(
+        {config.tls.ca, config.tls.cert, config.tls.key, config.tls.crl});
+    if (!tls) {
+      std::fprintf(stderr, "%s\n", transport::JoinErrors(tls.error()).c_str());
+      errors += static_cast<int>(tls.error().size());
+    }
+  }
+  for (const auto& p : incidents::ValidateStoreConfig(StoreConfigFrom(config))) {
+    // The signing key is generated at first start, so its absence is fine here.
+    if (p.field == "signing_key_path" && !std::filesystem::exists(config.incidents.signing_key)) {
+      continue;
+    }
+    std::fprintf(stderr, "incidents.%s: error: %s\n", p.field.c_str(), p.message.c_str());
+    ++errors;
+  }
+  auto rules = RuleReloader::Check(config.rules);
+  for (const auto& d : rules.diagnostics) {
+    if (d.severity != engine::Severity::kNote) std::fprintf(stderr, "%s\n", d.ToString().c_str());
+  }
+  if (!rules.rule_set) ++errors;
+  if (errors > 0) {
+    std::fprintf(stderr, "vigil-collector: configuration check failed\n");
+    return 2;
+  }
+  std::printf("vigil-collector: configuration OK (%zu active rules, ruleset %s)\n",
+              rules.counts.active, rules.ruleset_hash.substr(0, 12).c_str());
+  return 0;
 }
 
 ingest::IngestOptions IngestOptionsFrom(const CollectorConfig& c) {
