@@ -87,15 +87,16 @@ inline Extension ServerVersion(uint16_t v) {
 }
 
 inline Bytes ExtensionBlock(const std::vector<Extension>& exts) {
-  Bytes block;
-  for (const auto& e : exts) {
-    Put16(block, e.type);
-    Put16(block, static_cast<uint16_t>(e.data.size()));
-    Append(block, e.data);
-  }
+  size_t total = 0;
+  for (const auto& e : exts) total += 4 + e.data.size();
   Bytes out;
-  Put16(out, static_cast<uint16_t>(block.size()));
-  Append(out, block);
+  out.reserve(2 + total);
+  Put16(out, static_cast<uint16_t>(total));
+  for (const auto& e : exts) {
+    Put16(out, e.type);
+    Put16(out, static_cast<uint16_t>(e.data.size()));
+    for (uint8_t b : e.data) out.push_back(b);
+  }
   return out;
 }
 
