@@ -96,6 +96,10 @@ Verdict DnsAnalyzer::FeedTcp(Direction dir, std::span<const uint8_t> data, int64
 }
 
 bool DnsAnalyzer::HandleMessage(std::span<const uint8_t> bytes, int64_t ts_ns) {
+  // The scratch message is reused, but a huge response must not pin its
+  // memory for the rest of a long-lived flow.
+  constexpr size_t kKeptAnswers = 16;
+  if (scratch_.answers.capacity() > kKeptAnswers) scratch_.answers = {};
   const ParseError err = ParseMessage(bytes, scratch_);
   if (err != ParseError::kNone) {
     ctx_.Anomaly(AnomalyName(err));

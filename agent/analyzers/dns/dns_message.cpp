@@ -323,7 +323,13 @@ std::string_view AnomalyName(ParseError error) {
 }
 
 ParseError ParseMessage(std::span<const uint8_t> msg, Message& out) {
-  out = Message{};
+  // Reset without freeing: callers reuse one Message across messages.
+  out.header = Header{};
+  out.questions_parsed = 0;
+  out.question_name.clear();
+  out.question_type = 0;
+  out.question_class = 0;
+  out.answers.clear();
   WireReader r(msg);
   if (msg.size() < kHeaderSize) return ParseError::kTruncatedHeader;
   Header& h = out.header;
