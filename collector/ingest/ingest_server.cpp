@@ -98,7 +98,8 @@ struct Core {
   /// True if the session may read another batch; otherwise it is queued and
   /// resumed when capacity frees up.
   bool Admit(const std::shared_ptr<Session>& s);
-  void Release(uint64_t records);
+  /// After records_inflight went down: resume waiting streams if there is room.
+  void Release();
 };
 
 class Session final : public grpc::ServerBidiReactor<AgentMessage, CollectorMessage> {
@@ -188,8 +189,8 @@ bool Core::Admit(const std::shared_ptr<Session>& s) {
   return false;
 }
 
-void Core::Release(uint64_t records) {
-  uint64_t now = counters.records_inflight.fetch_sub(records, std::memory_order_relaxed) - records;
+void Core::Release() {
+  uint64_t now = counters.records_inflight.load(std::memory_order_relaxed);
   // Hysteresis: wake the waiting streams only once a quarter of the queue
   // is free, so they do not pause again after a single batch.
   if (now > options.max_inflight_records / 4 * 3) return;
@@ -214,15 +215,18 @@ Session::Session(std::shared_ptr<Core> core, grpc::CallbackServerContext* ctx)
     return;
   }
   if (core_->verifier) {
+    // x509_pem_cert is the peer's own certificate; x509_pem_cert_chain is
+    // what else it sent (on the server side OpenSSL leaves the leaf out, and
+    // a client may include its CA). Verify leaf first, the rest untrusted.
     std::string chain;
     auto auth = ctx_->auth_context();
     if (auth) {
-      for (const char* prop :
-           {GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME, GRPC_X509_PEM_CERT_PROPERTY_NAME}) {
-        auto values = auth->FindPropertyValues(prop);
-        if (!values.empty()) {
-          chain.assign(values.front().data(), values.front().size());
-          break;
+      auto leaf = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+      if (!leaf.empty()) {
+        chain.assign(leaf.front().data(), leaf.front().size());
+        for (const auto& extra : auth->FindPropertyValues(GRPC_X509_PEM_CERT_CHAIN_PROPERTY_NAME)) {
+          std::string_view pem(extra.data(), extra.size());
+          if (pem.find(chain) == std::string_view::npos) chain.append(pem);
         }
       }
     }
@@ -561,7 +565,7 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
 void Session::Complete(uint64_t sequence, uint64_t records, bool ok) {
   auto& c = core_->counters;
   c.batches_inflight.fetch_sub(1, std::memory_order_relaxed);
-  uint64_t acked = 0;
+  c.records_inflight.fetch_sub(records, std::memory_order_relaxed);
   {
     std::lock_guard lock(mu_);
     for (auto& p : pending_) {
@@ -591,7 +595,7 @@ void Session::Complete(uint64_t sequence, uint64_t records, bool ok) {
         c.batches_acked.fetch_add(1, std::memory_order_relaxed);
         c.records_acked.fetch_add(p.records, std::memory_order_relaxed);
         acked_ = p.sequence;
-        acked = acked_;
+        core_->registry.OnAcked(info_.agent_id, acked_);
       }
       pending_.pop_front();
     }
@@ -606,17 +610,17 @@ void Session::Complete(uint64_t sequence, uint64_t records, bool ok) {
     if (read_closed_ && pending_.empty()) RequestFinishLocked(grpc::Status::OK);
     ContinueReadingLocked();
   }
-  if (acked) core_->registry.OnAcked(info_.agent_id, acked);
   core_->registry.BatchCompleted(info_.agent_id);
-  core_->Release(records);
+  core_->Release();
 }
 
 void Session::Kick(const std::string& reason, grpc::StatusCode code) {
   std::lock_guard lock(mu_);
   if (finish_requested_) return;
   end_reason_ = reason;
-  // TryCancel unblocks a write the old client no longer reads.
-  ctx_->TryCancel();
+  // A write the old client no longer reads would hold Finish back forever:
+  // only then cancel (the client sees CANCELLED instead of our status).
+  if (write_in_flight_) ctx_->TryCancel();
   RequestFinishLocked(grpc::Status(code, reason));
 }
 
