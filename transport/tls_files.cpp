@@ -112,9 +112,7 @@ std::expected<TlsMaterial, std::vector<TransportError>> LoadTlsMaterial(const Tl
                          "private key does not match certificate " + files.cert));
   }
   if (!cas.empty() && !chain.empty()) {
-    // Our own certificate must chain to the CA we verify peers with: both
-    // ends are issued by the same Vigil CA, and a mismatch here is the most
-    // common enrolment mistake (files from two different `pki init`s).
+    // Both ends are normally issued by the same Vigil CA.
     ossl::Store store(X509_STORE_new());
     for (auto& ca : cas) X509_STORE_add_cert(store.get(), ca.get());
     ossl::CertStack untrusted(sk_X509_new_null());
@@ -127,10 +125,12 @@ std::expected<TlsMaterial, std::vector<TransportError>> LoadTlsMaterial(const Tl
     // Validity is reported as a warning above; here only the issuer matters.
     X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(ctx.get()) != 1) {
+      // Legitimate with separate CAs for the two ends, but far more often
+      // files from two different `pki init`s: say so, loudly.
       int err = X509_STORE_CTX_get_error(ctx.get());
-      errors.push_back(Err(TransportError::Code::kInvalidPem, files.cert,
-                           std::string("certificate does not chain to CA ") + files.ca + ": " +
-                               X509_verify_cert_error_string(err)));
+      m.warnings.push_back(files.cert + ": certificate does not chain to CA " + files.ca + " (" +
+                           X509_verify_cert_error_string(err) +
+                           "); the other end must trust its issuer");
     }
     ERR_clear_error();
   }

@@ -33,8 +33,9 @@ struct TlsMaterial {
 };
 
 /// Reads and validates all files: readable, PEM of the right kind, CA has
-/// CA:TRUE, key matches certificate, certificate chains to the CA. Returns
-/// every error found, not just the first.
+/// CA:TRUE, key matches certificate. Returns every error found, not just
+/// the first. A certificate that does not chain to the CA file, or is
+/// expired / not yet valid / close to expiry, is a warning.
 std::expected<TlsMaterial, std::vector<TransportError>> LoadTlsMaterial(const TlsFiles& files);
 
 /// Reads a whole file (for PEM files; refuses anything over 1 MiB).

@@ -945,8 +945,17 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     // watchdog cancels at the deadline if it does not.
     std::unique_lock lock(acct_mu_);
     sender_cv_.wait(lock, [&] { return read_done_ || StopDeadlinePassed(); });
+  } else {
+    // A failed write usually means the collector ended the stream: give the
+    // reader a moment to receive its status (a rejection names the reason),
+    // cancelling would replace it with CANCELLED.
+    std::unique_lock lock(acct_mu_);
+    sender_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return read_done_; });
   }
-  ctx.TryCancel();
+  {
+    std::lock_guard lock(acct_mu_);
+    if (!read_done_) ctx.TryCancel();
+  }
   {
     std::lock_guard lock(acct_mu_);
     session_over = true;

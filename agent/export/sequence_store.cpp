@@ -28,8 +28,8 @@ struct Slot {
   uint64_t reserved = 0;
 };
 
-void ReadBootId(uint8_t out[16]) {
-  std::ifstream in("/proc/sys/kernel/random/boot_id");
+void ReadBootId(const std::string& file, uint8_t out[16]) {
+  std::ifstream in(file);
   std::string text;
   std::getline(in, text);
   std::memset(out, 0, 16);
@@ -86,28 +86,34 @@ SequenceStore::~SequenceStore() {
 }
 
 std::expected<std::unique_ptr<SequenceStore>, std::string> SequenceStore::Open(
-    const std::string& dir, uint64_t highest_in_spool) {
+    const std::string& dir, uint64_t highest_in_spool, const std::string& boot_id_file) {
   std::unique_ptr<SequenceStore> s(new SequenceStore());
   s->path_ = dir + "/sequence";
   s->fd_ = ::open(s->path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (s->fd_ < 0) return std::unexpected(s->path_ + ": cannot open: " + std::strerror(errno));
-  ReadBootId(s->boot_id_);
+  ReadBootId(boot_id_file, s->boot_id_);
   uint8_t buf[2 * kSlotBytes] = {};
   ssize_t n = ::pread(s->fd_, buf, sizeof(buf), 0);
   Slot best;
   bool found = false;
+  int valid = 0;
   for (int i = 0; i < 2 && n >= static_cast<ssize_t>((i + 1) * kSlotBytes); ++i) {
     Slot slot;
-    if (Decode(buf + i * kSlotBytes, &slot) && (!found || slot.counter > best.counter)) {
+    if (!Decode(buf + i * kSlotBytes, &slot)) continue;
+    ++valid;
+    if (!found || slot.counter > best.counter) {
       best = slot;
       found = true;
     }
   }
+  // Both slots are written at every start, so one bad slot means a torn
+  // write; it may have been the newer one: trust only the reservation.
+  bool torn = n > 0 && valid < 2;
   uint64_t last = highest_in_spool;
   if (found) {
     s->counter_ = best.counter;
     bool same_boot = std::memcmp(best.boot_id, s->boot_id_, 16) == 0;
-    if (best.clean || same_boot) {
+    if ((best.clean || same_boot) && !torn) {
       last = std::max(last, best.last);
     } else {
       // Unclean reboot: `best.last` may be stale, the reservation is not.
@@ -121,7 +127,7 @@ std::expected<std::unique_ptr<SequenceStore>, std::string> SequenceStore::Open(
   }
   s->last_.store(last);
   s->reserved_ = last + kReservationBlock;
-  if (!s->Write(/*clean=*/false, /*sync=*/true)) {
+  if (!s->Write(/*clean=*/false, /*sync=*/false) || !s->Write(/*clean=*/false, /*sync=*/true)) {
     return std::unexpected(s->path_ + ": cannot write: " + std::strerror(errno));
   }
   return s;

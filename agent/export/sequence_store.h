@@ -26,9 +26,11 @@ class SequenceStore {
   static constexpr uint64_t kReservationBlock = 1024;
 
   /// Opens `<dir>/sequence`. `highest_in_spool` is the largest sequence
-  /// recovered from the spool (never reissued either).
-  static std::expected<std::unique_ptr<SequenceStore>, std::string> Open(const std::string& dir,
-                                                                         uint64_t highest_in_spool);
+  /// recovered from the spool (never reissued either). `boot_id_file` tells
+  /// one boot from the next (tests point it elsewhere).
+  static std::expected<std::unique_ptr<SequenceStore>, std::string> Open(
+      const std::string& dir, uint64_t highest_in_spool,
+      const std::string& boot_id_file = "/proc/sys/kernel/random/boot_id");
   ~SequenceStore();
 
   /// The next sequence (persisted before it is returned).

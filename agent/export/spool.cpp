@@ -65,7 +65,19 @@ Spool::Spool(SpoolOptions options) : options_(std::move(options)) {
 
 Spool::~Spool() {
   Sync();
+  if (acked_fd_ >= 0) ::close(acked_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+void Spool::SaveAckedLocked() {
+  uint8_t buf[12];
+  std::memcpy(buf, &acked_, 8);
+  uint32_t crc = Crc32c(buf, 8);
+  std::memcpy(buf + 8, &crc, 4);
+  if (::pwrite(acked_fd_, buf, sizeof(buf), 0) != static_cast<ssize_t>(sizeof(buf))) {
+    // Not fatal: at worst acknowledged batches are offered again after a
+    // restart and the collector drops them as duplicates.
+  }
 }
 
 std::expected<std::unique_ptr<Spool>, std::string> Spool::Open(const SpoolOptions& options) {
@@ -83,6 +95,18 @@ std::expected<std::unique_ptr<Spool>, std::string> Spool::Open(const SpoolOption
     return std::unexpected(options.directory +
                            ": spool is in use by another process (one spool per agent)");
   }
+  std::string acked = options.directory + "/acked";
+  spool->acked_fd_ = ::open(acked.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (spool->acked_fd_ < 0) {
+    return std::unexpected(acked + ": cannot open: " + std::strerror(errno));
+  }
+  uint8_t buf[12];
+  if (::pread(spool->acked_fd_, buf, sizeof(buf), 0) == static_cast<ssize_t>(sizeof(buf))) {
+    uint32_t crc;
+    std::memcpy(&crc, buf + 8, 4);
+    if (crc == Crc32c(buf, 8)) std::memcpy(&spool->acked_, buf, 8);
+  }
+  spool->recovery_.acked_sequence = spool->acked_;
   if (auto r = spool->Recover(); !r) return std::unexpected(r.error());
   std::lock_guard guard(spool->mu_);
   if (!spool->OpenNewSegmentLocked()) {
@@ -124,6 +148,7 @@ std::expected<void, std::string> Spool::Recover() {
     recovery_.corrupt_regions += scan.corrupt_regions;
     recovery_.corrupt_bytes += scan.corrupt_bytes;
     for (const auto& d : scan.damaged) {
+      if (d.header.sequence <= acked_) continue;  // delivered: its damage costs nothing
       recovery_.damaged.push_back(SpooledBatch{d.header.sequence, d.header.records,
                                                d.header.first_event_ns, d.header.last_event_ns});
       recovery_.highest_sequence = std::max(recovery_.highest_sequence, d.header.sequence);
@@ -131,6 +156,7 @@ std::expected<void, std::string> Spool::Recover() {
     for (const auto& f : scan.frames) {
       const auto& h = f.header;
       recovery_.highest_sequence = std::max(recovery_.highest_sequence, h.sequence);
+      if (h.sequence <= acked_) continue;           // delivered before the restart
       if (index_.count(h.sequence) != 0) continue;  // never written twice; be safe
       Entry e;
       e.batch = SpooledBatch{h.sequence, h.records, h.first_event_ns, h.last_event_ns};
@@ -333,6 +359,10 @@ std::vector<SpooledBatch> Spool::Acknowledge(uint64_t sequence) {
       cache_.erase(c);
     }
     it = index_.erase(it);
+  }
+  if (sequence > acked_) {
+    acked_ = sequence;
+    SaveAckedLocked();
   }
   DeleteEmptySegmentsLocked();
   return removed;

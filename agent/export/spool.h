@@ -66,6 +66,7 @@ struct SpoolUsage {
 struct SpoolRecovery {
   uint64_t batches = 0, records = 0;
   uint64_t highest_sequence = 0;
+  uint64_t acked_sequence = 0;  ///< acknowledged before the restart (skipped)
   /// Frames with an intact header but a lost payload (torn write).
   std::vector<SpooledBatch> damaged;
   uint64_t corrupt_regions = 0;  ///< unidentifiable damaged stretches
@@ -116,8 +117,15 @@ class Spool {
   void DeleteEmptySegmentsLocked();
   void CachePutLocked(uint64_t sequence, std::shared_ptr<const std::string> payload);
 
+  void SaveAckedLocked();
+
   SpoolOptions options_;
   int lock_fd_ = -1;
+  // `<dir>/acked`: highest acknowledged sequence, so a restart does not
+  // resurrect batches of a partly acknowledged segment. Written without
+  // fsync: losing it only means the collector drops a few duplicates.
+  int acked_fd_ = -1;
+  uint64_t acked_ = 0;
   SpoolRecovery recovery_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::unique_ptr<Segment>> segments_;  // by id, oldest first
