@@ -30,7 +30,7 @@ struct GroupState {
   int64_t window_start = 0;
   uint64_t window_count = 0;
   int64_t quiet_until = kNever;  // one firing per group per window
-  std::vector<AlertEvent> sample;
+  std::vector<Event> sample;     // rendered into the alert when the group fires
   std::list<std::string>::iterator lru;
 
   void ClearWindow() {
@@ -127,6 +127,13 @@ void FillMeta(Alert& a, const RuleMeta& m, const RuleSet& rs) {
 
 AlertEvent MakeAlertEvent(const Event& e) {
   return AlertEvent{e.origin(), e.time_ns(), std::string(LogTypeName(e.log())), e.ToJson()};
+}
+
+std::vector<AlertEvent> Render(const std::vector<Event>& events) {
+  std::vector<AlertEvent> out;
+  out.reserve(events.size() + 1);
+  for (const auto& e : events) out.push_back(MakeAlertEvent(e));
+  return out;
 }
 
 }  // namespace
@@ -561,7 +568,9 @@ void Engine::Output(Alert alert, uint32_t stats_index, const std::optional<Throt
     const RuleMeta& meta =
         correlation ? rs.correlations[throttle_slot].meta : rs.detections[throttle_slot].meta;
     const bool shadow = alert.shadow;
-    auto [g, created] = tr->table.Touch(alert.group_key);
+    auto touched = tr->table.Touch(alert.group_key);
+    ThrottleGroup* g = touched.first;
+    const bool created = touched.second;
     const int64_t t = alert.event_time_ns;
     if (created) {
       g->window_start = t;
@@ -697,15 +706,22 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   RuleStats& rst = *rt_->stats->rules[stats_index];
   FieldView& view = *rt_->view;
 
-  // Group key.
-  std::vector<std::string> group_values;
-  group_values.reserve(c.group_by.size());
+  // Group key: each value length-prefixed, so no value can forge another
+  // group's key, built in reused buffers (this runs for every base match).
+  std::string& key = key_scratch_;
+  key.clear();
+  auto add_part = [](std::string& to, std::string_view part) {
+    to += std::to_string(part.size());
+    to += ':';
+    to += part;
+  };
   if (src.is_correlation) {
     const CorrelationRule& child = rs.correlations[src.index];
     for (const auto& name : src.group_source_names) {
       auto it = std::find(child.group_by.begin(), child.group_by.end(), name);
       const size_t k = static_cast<size_t>(it - child.group_by.begin());
-      group_values.push_back(child_groups && k < child_groups->size() ? (*child_groups)[k] : "");
+      add_part(key, child_groups && k < child_groups->size() ? std::string_view((*child_groups)[k])
+                                                             : "");
     }
   } else {
     for (const auto& ref : src.group_refs) {
@@ -714,16 +730,14 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
         rst.missing_group.Add();  // documented: events without the group-by field are not counted
         return;
       }
-      group_values.push_back(v.Text());
+      text_scratch_.clear();
+      v.AppendText(text_scratch_);
+      add_part(key, text_scratch_);
     }
   }
-  std::string key;
-  for (const auto& v : group_values) {
-    key += v;
-    key += kKeySeparator;
-  }
   // Value.
-  std::string value_key;
+  std::string& value_key = value_scratch_;
+  value_key.clear();
   double number = 0;
   if (c.type == CorrelationType::kValueCount) {
     for (const auto& ref : src.value_refs) {
@@ -732,11 +746,13 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
         rst.missing_group.Add();
         return;
       }
-      value_key += v.Text();
-      value_key += kKeySeparator;
+      text_scratch_.clear();
+      v.AppendText(text_scratch_);
+      add_part(value_key, text_scratch_);
     }
   } else if (c.type == CorrelationType::kValueSum || c.type == CorrelationType::kValueAvg) {
-    const Value& v = src.value_refs.empty() ? Value{} : view.Get(src.value_refs[0]);
+    if (src.value_refs.empty()) return;
+    const Value& v = view.Get(src.value_refs[0]);
     if (!v.is_number()) {
       rst.missing_group.Add();
       return;
@@ -745,9 +761,16 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   }
 
   CorrelationRuntime& cr = *rt_->correlations[corr];
-  auto [g, created] = cr.table.Touch(key);
-  if (created) {
-    g->group_values = group_values;
+  auto touched = cr.table.Touch(key);
+  GroupState* g = touched.first;
+  if (touched.second) {
+    // Decode the values once, for the alert.
+    for (size_t at = 0; at < key.size();) {
+      const size_t colon = key.find(':', at);
+      const size_t len = std::stoul(key.substr(at, colon - at));
+      g->group_values.push_back(key.substr(colon + 1, len));
+      at = colon + 1 + len;
+    }
     g->source_times.resize(c.sources.size());
     if (cr.table.groups.size() > options_.max_groups) {
       const std::string oldest = *cr.table.Oldest();
@@ -761,9 +784,9 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   rst.groups.Set(cr.table.groups.size());
   const int64_t span = c.timespan_ns;
   const size_t cap = options_.max_entries_per_group;
+  // Samples are kept as events and rendered only if the correlation fires.
   auto add_sample = [&] {
-    if (event && g->sample.size() < options_.alert_sample_events)
-      g->sample.push_back(MakeAlertEvent(*event));
+    if (event && g->sample.size() < options_.alert_sample_events) g->sample.push_back(*event);
   };
 
   if (c.condition.DecidedAtClose()) {
@@ -772,7 +795,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
       // This input belongs to the next window: decide the current one first.
       const double metric = WindowMetric(c, *g);
       const int64_t end = g->window_start + span;
-      std::vector<AlertEvent> sample = std::move(g->sample);
+      std::vector<AlertEvent> sample = Render(g->sample);
       const std::vector<std::string> values = g->group_values;
       g->ClearWindow();
       if (c.condition.Holds(metric))
@@ -896,7 +919,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   if (t < g->quiet_until || !c.condition.Holds(metric)) return;
 
   // Fire, then start over: one firing per group per window.
-  std::vector<AlertEvent> sample = std::move(g->sample);
+  std::vector<AlertEvent> sample = Render(g->sample);
   if (event && (sample.empty() || sample.back().event_time_ns != t)) {
     // Keep the input that crossed the threshold.
     if (sample.size() >= options_.alert_sample_events && !sample.empty()) sample.pop_back();
@@ -930,7 +953,7 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
       GroupState* g = cr.table.Find(timer.key);
       if (!g || !g->window_open || g->window_start + c.timespan_ns != timer.at) continue;
       const double metric = WindowMetric(c, *g);
-      std::vector<AlertEvent> sample = std::move(g->sample);
+      std::vector<AlertEvent> sample = Render(g->sample);
       const std::vector<std::string> values = g->group_values;
       cr.table.Erase(timer.key);
       if (c.condition.Holds(metric))

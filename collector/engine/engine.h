@@ -96,6 +96,9 @@ class Engine {
   uint64_t event_counter_ = 0;
   std::vector<uint64_t> candidates_;
   std::string scratch_;
+  std::string key_scratch_;
+  std::string value_scratch_;
+  std::string text_scratch_;
   std::function<void(const MatchInfo&)> observer_;
   bool apply_filters_ = true;
 

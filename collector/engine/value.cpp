@@ -150,6 +150,14 @@ void Value::AppendJson(std::string& out) const {
       }
       out += ']';
       break;
+    case Kind::kDouble: {
+      // JSON keeps the type: a double always shows a fraction or an
+      // exponent, so it reads back as a double ("300.0", not "300").
+      const size_t start = out.size();
+      AppendDouble(out, d_);
+      if (out.find_first_of(".en", start) == std::string::npos) out += ".0";
+      break;
+    }
     default:
       AppendText(out);
   }

@@ -9,6 +9,13 @@
 
 namespace vigil::collector::engine {
 
+/// The five fields that come from splitting one name with the public
+/// suffix list, computed together (one split instead of five).
+struct DomainFields {
+  Value registered_domain, public_suffix, subdomain, subdomain_length, entropy;
+};
+void ComputeDomainFields(const Event& event, const PublicSuffixList& psl, DomainFields& out);
+
 /// The derived value, or an absent Value when the event has no source for it
 /// (a DNS record without a query has no query_length).
 Value ComputeDerived(DerivedField field, const Event& event, const PublicSuffixList& psl);

@@ -51,22 +51,22 @@ PublicSuffixList::Split PublicSuffixList::SplitName(std::string_view name) const
   bool found = false;
   size_t start = 0;
   while (true) {
-    std::string_view candidate = name.substr(start);
-    std::string key(candidate);
-    if (exceptions_.count(key)) {
+    const std::string_view candidate = name.substr(start);
+    if (exceptions_.find(candidate) != exceptions_.end()) {
       // "!www.ck": the suffix is the candidate minus its first label.
       const size_t dot = candidate.find('.');
       suffix = dot == std::string_view::npos ? std::string_view{} : candidate.substr(dot + 1);
       found = true;
       break;
     }
-    if (rules_.count(key)) {
+    if (rules_.find(candidate) != rules_.end()) {
       suffix = candidate;
       found = true;
       break;
     }
     const size_t dot = candidate.find('.');
-    if (dot != std::string_view::npos && wildcards_.count(std::string(candidate.substr(dot + 1)))) {
+    if (dot != std::string_view::npos &&
+        wildcards_.find(candidate.substr(dot + 1)) != wildcards_.end()) {
       suffix = candidate;
       found = true;
       break;

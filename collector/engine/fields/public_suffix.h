@@ -33,9 +33,15 @@ class PublicSuffixList {
   size_t rule_count() const { return rules_.size() + wildcards_.size() + exceptions_.size(); }
 
  private:
-  std::unordered_set<std::string> rules_;
-  std::unordered_set<std::string> wildcards_;   // "*.ck" stored as "ck"
-  std::unordered_set<std::string> exceptions_;  // "!www.ck" stored as "www.ck"
+  // Transparent hashing: lookups by string_view allocate nothing.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Set = std::unordered_set<std::string, Hash, std::equal_to<>>;
+  Set rules_;
+  Set wildcards_;   // "*.ck" stored as "ck"
+  Set exceptions_;  // "!www.ck" stored as "www.ck"
 };
 
 }  // namespace vigil::collector::engine

@@ -926,14 +926,56 @@ std::optional<std::vector<AnchorKey>> ItemAnchor(const CompiledItem& item) {
   return all_keys;
 }
 
-int AnchorCost(const std::vector<AnchorKey>& keys) {
-  // Exact keys are cheapest to look up; substrings need a scan.
+// How many events an anchor key is likely to select, roughly: the index
+// should pick `query: x.example` over `qtype_name: A` in one selection.
+// Without traffic statistics this is a fixed guess by field and literal.
+int KeyCost(LogType log, const AnchorKey& k) {
+  static const std::set<std::string_view> kLowCardinality = {"proto",       "conn_state",
+                                                             "qtype_name",  "qtype",
+                                                             "qclass",      "qclass_name",
+                                                             "rcode",       "rcode_name",
+                                                             "method",      "version",
+                                                             "trans_depth", "status_code",
+                                                             "established", "resumed",
+                                                             "local_orig",  "local_resp",
+                                                             "AA",          "TC",
+                                                             "RD",          "RA",
+                                                             "Z",           "rejected",
+                                                             "ip_proto",    "end_reason",
+                                                             "interim",     "next_protocol",
+                                                             "service",     "cipher",
+                                                             "curve",       "action",
+                                                             "blocked",     "uri_extension",
+                                                             "vlan",        "inner_vlan",
+                                                             "info_code",   "history",
+                                                             "ssl_history", "public_suffix"};
+  static const std::set<std::string_view> kCommonPorts = {
+      "80",  "443", "53",  "22",  "25",  "123", "8080", "8443", "3389", "445", "139",
+      "135", "389", "636", "993", "995", "587", "110",  "143",  "0",    "8"};
+  const std::string_view field = FieldCatalog::Instance().Name(log, k.field);
+  const bool port = field == "id.resp_p" || field == "id.orig_p";
+  int base = kLowCardinality.count(field) ? 40 : 1;
+  switch (k.kind) {
+    case AnchorKey::Kind::kExact:
+      if (port) return kCommonPorts.count(k.text) ? 20 : 2;
+      return base;
+    case AnchorKey::Kind::kSubstring:
+      return base * 2 + (k.text.size() < 4 ? 30 : k.text.size() < 6 ? 5 : 0);
+    case AnchorKey::Kind::kCidr:
+      return k.network.prefix < (k.network.address.size == 4 ? 8 : 16)    ? 40
+             : k.network.prefix < (k.network.address.size == 4 ? 16 : 32) ? 10
+                                                                          : 2;
+  }
+  return base;
+}
+
+int AnchorCost(LogType log, const std::vector<AnchorKey>& keys) {
   int cost = 0;
-  for (const auto& k : keys) cost += k.kind == AnchorKey::Kind::kExact ? 1 : 3;
+  for (const auto& k : keys) cost += KeyCost(log, k);
   return cost;
 }
 
-std::optional<std::vector<AnchorKey>> NodeAnchor(const Program& p, uint32_t index) {
+std::optional<std::vector<AnchorKey>> NodeAnchor(const Program& p, uint32_t index, LogType log) {
   const ProgramNode& n = p.nodes()[index];
   switch (n.kind) {
     case ProgramNode::Kind::kItem:
@@ -943,15 +985,15 @@ std::optional<std::vector<AnchorKey>> NodeAnchor(const Program& p, uint32_t inde
     case ProgramNode::Kind::kAnd: {
       std::optional<std::vector<AnchorKey>> best;
       for (uint32_t i = 0; i < n.count; ++i) {
-        auto a = NodeAnchor(p, p.kids()[n.first + i]);
-        if (a && (!best || AnchorCost(*a) < AnchorCost(*best))) best = std::move(a);
+        auto a = NodeAnchor(p, p.kids()[n.first + i], log);
+        if (a && (!best || AnchorCost(log, *a) < AnchorCost(log, *best))) best = std::move(a);
       }
       return best;
     }
     case ProgramNode::Kind::kOr: {
       std::vector<AnchorKey> all;
       for (uint32_t i = 0; i < n.count; ++i) {
-        auto a = NodeAnchor(p, p.kids()[n.first + i]);
+        auto a = NodeAnchor(p, p.kids()[n.first + i], log);
         if (!a) return std::nullopt;
         for (auto& k : *a) all.push_back(std::move(k));
       }
@@ -984,9 +1026,9 @@ bool IsVectorField(LogType log, FieldRef ref) {
 
 }  // namespace
 
-std::optional<std::vector<AnchorKey>> ComputeAnchor(const Program& program) {
+std::optional<std::vector<AnchorKey>> ComputeAnchor(const Program& program, LogType log) {
   if (program.empty()) return std::nullopt;
-  return NodeAnchor(program, program.root());
+  return NodeAnchor(program, program.root(), log);
 }
 
 void CheckContradictions(const Program& program, LogType log, CompileContext& ctx, Pos pos) {

@@ -49,7 +49,7 @@ std::optional<FieldRef> ResolveField(const std::string& name, Pos pos, CompileCo
 
 /// The literals a rule cannot match without; nullopt when there is no such
 /// anchor (the rule is then evaluated on every event of its log).
-std::optional<std::vector<AnchorKey>> ComputeAnchor(const Program& program);
+std::optional<std::vector<AnchorKey>> ComputeAnchor(const Program& program, LogType log);
 
 /// Warns about conjunctions that can never hold (a field required to equal
 /// two different values, or to be both null and a value).

@@ -956,7 +956,7 @@ class Loader {
   void BuildIndexes() {
     for (uint32_t r = 0; r < rs_->detections.size(); ++r) {
       DetectionRule& rule = rs_->detections[r];
-      rule.anchor = ComputeAnchor(rule.program);
+      rule.anchor = ComputeAnchor(rule.program, rule.log);
       rs_->index[static_cast<size_t>(rule.log)].rules.push_back(r);
     }
     for (auto& idx : rs_->index) {

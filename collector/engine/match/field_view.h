@@ -29,15 +29,9 @@ class FieldView {
     switch (ref.kind) {
       case FieldRef::Kind::kSlot:
         return event_->Get(ref.index);
-      case FieldRef::Kind::kDerived: {
-        const uint32_t bit = 1u << ref.index;
-        if (!(computed_ & bit)) {
-          derived_[ref.index] =
-              ComputeDerived(static_cast<DerivedField>(ref.index), *event_, *psl_);
-          computed_ |= bit;
-        }
+      case FieldRef::Kind::kDerived:
+        if (!(computed_ & (1u << ref.index))) Compute(static_cast<DerivedField>(ref.index));
         return derived_[ref.index];
-      }
       case FieldRef::Kind::kNone:
         break;
     }
@@ -54,10 +48,39 @@ class FieldView {
 
  private:
   static_assert(kDerivedFieldCount <= 32);
+
+  static bool InDomainGroup(DerivedField f) {
+    return f == DerivedField::kRegisteredDomain || f == DerivedField::kPublicSuffix ||
+           f == DerivedField::kSubdomain || f == DerivedField::kSubdomainLength ||
+           f == DerivedField::kDomainEntropy;
+  }
+  static size_t Index(DerivedField f) { return static_cast<size_t>(f); }
+
+  void Compute(DerivedField f) {
+    if (!InDomainGroup(f)) {
+      derived_[Index(f)] = ComputeDerived(f, *event_, *psl_);
+      computed_ |= 1u << Index(f);
+      return;
+    }
+    // One public-suffix split serves all five domain fields.
+    ComputeDomainFields(*event_, *psl_, domain_);
+    derived_[Index(DerivedField::kRegisteredDomain)] = std::move(domain_.registered_domain);
+    derived_[Index(DerivedField::kPublicSuffix)] = std::move(domain_.public_suffix);
+    derived_[Index(DerivedField::kSubdomain)] = std::move(domain_.subdomain);
+    derived_[Index(DerivedField::kSubdomainLength)] = std::move(domain_.subdomain_length);
+    derived_[Index(DerivedField::kDomainEntropy)] = std::move(domain_.entropy);
+    for (DerivedField g :
+         {DerivedField::kRegisteredDomain, DerivedField::kPublicSuffix, DerivedField::kSubdomain,
+          DerivedField::kSubdomainLength, DerivedField::kDomainEntropy}) {
+      computed_ |= 1u << Index(g);
+    }
+  }
+
   const Event* event_;
   const PublicSuffixList* psl_;
   uint32_t computed_ = 0;
   std::array<Value, kDerivedFieldCount> derived_;
+  DomainFields domain_;
   Value absent_;
 };
 
