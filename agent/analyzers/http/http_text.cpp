@@ -39,6 +39,28 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// `{`, then a quoted key or an identifier, then `:` (whitespace allowed).
+bool LooksLikeJsonObject(std::string_view s) {
+  auto skip_ws = [&] {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  };
+  if (!s.starts_with("{")) return false;
+  s.remove_prefix(1);
+  skip_ws();
+  if (s.starts_with("\"")) {
+    const size_t close = s.find('"', 1);
+    if (close == std::string_view::npos || close == 1) return false;
+    s.remove_prefix(close + 1);
+  } else {
+    size_t n = 0;
+    while (n < s.size() && (std::isalnum(static_cast<unsigned char>(s[n])) || s[n] == '_')) ++n;
+    if (n == 0 || !std::isalpha(static_cast<unsigned char>(s.front()))) return false;
+    s.remove_prefix(n);
+  }
+  skip_ws();
+  return s.starts_with(":");
+}
+
 }  // namespace
 
 // Zeek's unescape_URI(): %XX decoded, %uXXXX decoded to one or two bytes
@@ -164,12 +186,22 @@ std::string_view SniffMimeType(std::span<const uint8_t> head) {
       StartsWithNoCase(text, "<head") || StartsWithNoCase(text, "<body")) {
     return "text/html";
   }
-  if (text.starts_with("{")) {
-    std::string_view rest = text.substr(1);
-    while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front()))) {
-      rest.remove_prefix(1);
+  if (LooksLikeJsonObject(text)) return "text/json";
+  // Lowest priority: ten printable or blank characters (after a BOM).
+  std::string_view plain = s;
+  for (std::string_view bom : {"\xef\xbb\xbf", "\xfe\xff", "\xff\xfe"}) {
+    if (plain.starts_with(bom)) {
+      plain.remove_prefix(bom.size());
+      break;
     }
-    if (rest.starts_with("\"")) return "text/json";
+  }
+  constexpr size_t kPlainTextRun = 10;
+  if (plain.size() >= kPlainTextRun &&
+      std::all_of(plain.begin(), plain.begin() + kPlainTextRun, [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 0x20 && u <= 0x7e) || std::isspace(u);
+      })) {
+    return "text/plain";
   }
   return {};
 }

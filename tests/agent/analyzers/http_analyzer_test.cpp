@@ -345,8 +345,12 @@ TEST(HttpText, SniffMimeTypes) {
   EXPECT_EQ(sniff("  \n<!DOCTYPE html><html>"), "text/html");
   EXPECT_EQ(sniff("<?xml version=\"1.0\"?>"), "application/xml");
   EXPECT_EQ(sniff("{ \"a\": 1}"), "text/json");
+  EXPECT_EQ(sniff("{key:1}"), "text/json");
+  EXPECT_EQ(sniff("{ \"unterminated"), "text/plain");
   EXPECT_EQ(sniff("MZ\x90"), "application/x-dosexec");
-  EXPECT_EQ(sniff("plain words"), "");
+  EXPECT_EQ(sniff("plain words"), "text/plain") << "Zeek's lowest-priority plain text rule";
+  EXPECT_EQ(sniff("short"), "") << "fewer than ten characters";
+  EXPECT_EQ(sniff(std::string("\x00\x01binary data", 13)), "");
 }
 
 }  // namespace
