@@ -235,9 +235,14 @@ std::expected<int, TransportError> LockDir(const fs::path& dir) {
     return std::unexpected(Err(TransportError::Code::kFileUnwritable, lock,
                                std::string("cannot open lock file: ") + std::strerror(errno)));
   }
-  if (::flock(fd, LOCK_EX) != 0) {
-    ::close(fd);
-    return std::unexpected(Err(TransportError::Code::kFileUnwritable, lock, "cannot lock"));
+  // Another vigilctl may be finishing: wait a little, never forever.
+  for (int attempt = 0; ::flock(fd, LOCK_EX | LOCK_NB) != 0; ++attempt) {
+    if (errno != EWOULDBLOCK || attempt >= 50) {
+      ::close(fd);
+      return std::unexpected(Err(TransportError::Code::kFileUnwritable, lock,
+                                 "CA directory is in use by another vigilctl"));
+    }
+    ::usleep(100000);
   }
   return fd;
 }

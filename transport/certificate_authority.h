@@ -104,6 +104,8 @@ class CertificateAuthority {
   std::filesystem::path ca_cert_path() const { return dir_ / "ca.crt"; }
   std::filesystem::path crl_path() const { return dir_ / "ca.crl"; }
   std::filesystem::path dir() const { return dir_; }
+  /// The CRL validity chosen at init (or by the last WriteCrl).
+  std::chrono::days crl_validity() const { return crl_validity_; }
 
  private:
   struct Keys;
