@@ -325,7 +325,8 @@ class DocReader {
                                                   "regression_tests_path", "simulation"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.Scalar();
-      const YAML::Node& value = it->second;
+      // A copy: `it->second` lives in a temporary proxy (yaml-cpp iterators).
+      const YAML::Node value = it->second;
       if (kCommon.count(key)) {
         ReadCommon(key, value);
         continue;
@@ -803,7 +804,7 @@ class DocReader {
     }
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string key = it->first.Scalar();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy, see above
       if (key == "type") {
         if (auto s = ScalarString(v, key)) c.type = *s;
       } else if (key == "rules") {

@@ -83,6 +83,15 @@ TEST(RulePack, EveryRuleHasPositiveAndNegativeExamples) {
   }
 }
 
+}  // namespace
+
+// Readable test parameters in ctest output.
+void PrintTo(const TestOutcome& o, std::ostream* os) {
+  *os << o.file << ":" << o.line << " " << o.test_name;
+}
+
+namespace {
+
 class RuleExamples : public ::testing::TestWithParam<TestOutcome> {};
 
 TEST_P(RuleExamples, Pass) {
