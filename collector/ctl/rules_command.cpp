@@ -325,6 +325,29 @@ int Test(const std::vector<std::string>& rule_paths, const std::vector<std::stri
   return replay.bad > 0 ? 1 : 0;
 }
 
+// The field names a rule may use per log (native, derived, aliases).
+int Fields(const std::string& log_name) {
+  const auto& catalog = eng::FieldCatalog::Instance();
+  for (eng::LogType log : eng::kAllLogTypes) {
+    if (!log_name.empty() && eng::LogTypeName(log) != log_name) continue;
+    std::printf("%s:\n", std::string(eng::LogTypeName(log)).c_str());
+    for (const auto& name : catalog.AcceptedNames(log)) {
+      const auto r = catalog.Resolve(log, name);
+      if (r.event_name == name) {
+        std::printf("  %s\n", name.c_str());
+      } else {
+        std::printf("  %s -> %s\n", name.c_str(), r.event_name.c_str());
+      }
+    }
+  }
+  if (!log_name.empty() && !eng::ParseLogType(log_name)) {
+    std::fprintf(stderr, "vigilctl rules fields: no log '%s' (conn, dns, ssl, http)\n",
+                 log_name.c_str());
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunRulesCommand(int argc, char** argv) {
@@ -371,12 +394,18 @@ int RunRulesCommand(int argc, char** argv) {
                  "fail unless every active rule has a positive and a negative example");
   add_common(test);
 
+  std::string fields_log;
+  CLI::App* fields = app.add_subcommand(
+      "fields", "List the field names rules may use, per log (aliases -> field)");
+  fields->add_option("log", fields_log, "conn, dns, ssl or http (default: all)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (check->parsed()) return Check(check_paths, common, strict);
+  if (fields->parsed()) return Fields(fields_log);
   if (!test_events.empty() && !pcap.empty()) {
     std::fprintf(stderr, "vigilctl rules test: use --events or --pcap, not both\n");
     return 2;

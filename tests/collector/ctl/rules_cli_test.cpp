@@ -226,6 +226,16 @@ TEST_F(RulesCli, PcapRunsTheAgentAndReadsItsOutput) {
   EXPECT_NE(f.err.find("exited with status 3"), std::string::npos) << f.err;
 }
 
+TEST_F(RulesCli, FieldsListsTheCatalogueWithAliases) {
+  const CliRun r = Vigilctl("fields http");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("  uri\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  uri_extension\n"), std::string::npos);
+  EXPECT_NE(r.out.find("  c-uri -> uri\n"), std::string::npos);
+  EXPECT_EQ(r.out.find("  query\n"), std::string::npos);  // a dns field
+  EXPECT_EQ(Vigilctl("fields smb").exit_code, 2);
+}
+
 TEST_F(RulesCli, UsageErrorsExitTwo) {
   EXPECT_EQ(Vigilctl("").exit_code, 2);
   EXPECT_EQ(Vigilctl("frobnicate").exit_code, 2);
