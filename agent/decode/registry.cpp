@@ -129,15 +129,54 @@ std::vector<Link> BuildTable() {
        {Protocol::kEthernet, Protocol::kVlan, Protocol::kLlc, Protocol::kSll, Protocol::kSll2}) {
     for (uint32_t type : kNonIpEthertypes) t.push_back({p, type, Protocol::kNonIp});
   }
-  std::sort(t.begin(), t.end(), [](const Link& a, const Link& b) {
-    return a.parent != b.parent ? a.parent < b.parent : a.key < b.key;
-  });
   return t;
 }
 
-const std::vector<Link>& Table() {
-  static const std::vector<Link> table = BuildTable();
-  return table;
+// Per parent, an open-addressing table of (key, child): lookups happen a few
+// times per packet, so they must not search.
+struct ChildTable {
+  struct Slot {
+    uint32_t key = 0;
+    Protocol child = Protocol::kCount;  // kCount: empty
+  };
+  std::vector<Slot> slots;
+  uint32_t mask = 0;
+
+  static uint32_t Hash(uint32_t key) { return (key * 0x9E3779B1u) >> 16; }
+  bool Find(uint32_t key, Protocol* child) const {
+    if (slots.empty()) return false;
+    for (uint32_t i = Hash(key) & mask;; i = (i + 1) & mask) {
+      if (slots[i].child == Protocol::kCount) return false;
+      if (slots[i].key == key) {
+        *child = slots[i].child;
+        return true;
+      }
+    }
+  }
+};
+
+const std::array<ChildTable, static_cast<size_t>(Protocol::kCount)>& Children() {
+  static const auto tables = [] {
+    std::array<ChildTable, static_cast<size_t>(Protocol::kCount)> t{};
+    const std::vector<Link> links = BuildTable();
+    std::array<size_t, static_cast<size_t>(Protocol::kCount)> counts{};
+    for (const Link& l : links) ++counts[static_cast<size_t>(l.parent)];
+    for (size_t p = 0; p < t.size(); ++p) {
+      if (counts[p] == 0) continue;
+      uint32_t size = 8;
+      while (size < counts[p] * 4) size <<= 1;  // load <= 1/4: short probes
+      t[p].slots.resize(size);
+      t[p].mask = size - 1;
+    }
+    for (const Link& l : links) {
+      ChildTable& ct = t[static_cast<size_t>(l.parent)];
+      uint32_t i = ChildTable::Hash(l.key) & ct.mask;
+      while (ct.slots[i].child != Protocol::kCount) i = (i + 1) & ct.mask;
+      ct.slots[i] = {l.key, l.child};
+    }
+    return t;
+  }();
+  return tables;
 }
 
 constexpr std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders = [] {
@@ -175,14 +214,7 @@ constexpr std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders 
 DecodeFn DecoderFor(Protocol p) { return kDecoders[static_cast<size_t>(p)]; }
 
 bool LookupChild(Protocol parent, uint32_t key, Protocol* child) {
-  const std::vector<Link>& t = Table();
-  auto it = std::lower_bound(t.begin(), t.end(), Link{parent, key, Protocol::kNonIp},
-                             [](const Link& a, const Link& b) {
-                               return a.parent != b.parent ? a.parent < b.parent : a.key < b.key;
-                             });
-  if (it == t.end() || it->parent != parent || it->key != key) return false;
-  *child = it->child;
-  return true;
+  return Children()[static_cast<size_t>(parent)].Find(key, child);
 }
 
 Anomaly UnknownChildAnomaly(Protocol parent) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iterator>
 
 namespace vigil::agent::flow {
 namespace {
@@ -84,10 +85,18 @@ bool InBlock(const decode::IpAddr& addr, const Block& b) {
 }  // namespace
 
 bool IsPrivateAddress(const decode::IpAddr& addr) {
-  // An IPv4-mapped address only matches IPv4 blocks: ::/128-style IPv6
-  // entries cannot match it because their prefixes differ in bytes 10-11.
-  for (const Block& b : kPrivate) {
-    if (InBlock(addr, b)) return true;
+  // IPv4 blocks sit at even positions of kPrivate up to the IPv6 registry;
+  // an IPv4-mapped address can only match those.
+  constexpr size_t kV4Pairs = 16;
+  if (addr.IsV4Mapped()) {
+    for (size_t i = 0; i < 2 * kV4Pairs; i += 2) {
+      if (InBlock(addr, kPrivate[i])) return true;
+    }
+    return false;
+  }
+  for (size_t i = 0; i < std::size(kPrivate); ++i) {
+    if (i < 2 * kV4Pairs && i % 2 == 0) continue;
+    if (InBlock(addr, kPrivate[i])) return true;
   }
   return false;
 }

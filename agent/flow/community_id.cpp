@@ -1,8 +1,9 @@
 #include "agent/flow/community_id.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 namespace vigil::agent::flow {
@@ -88,6 +89,22 @@ bool PairedIcmp6(uint8_t type, uint8_t* counterpart) {
   }
 }
 
+// OpenSSL 3's one-shot SHA1() looks the algorithm up (under a lock) on every
+// call; fetching it once and reusing a context per thread keeps this cheap.
+void Sha1(const uint8_t* data, size_t n, uint8_t out[20]) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx c;
+  unsigned int len = 0;
+  if (md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex(c.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, data, n) != 1 || EVP_DigestFinal_ex(c.ctx, out, &len) != 1) {
+    std::abort();  // SHA-1 is part of every OpenSSL build: this cannot fail
+  }
+}
+
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
@@ -138,8 +155,8 @@ std::string CommunityId(const CommunityIdTuple& t, uint16_t seed, bool base64) {
     buf[n++] = static_cast<uint8_t>(pb >> 8);
     buf[n++] = static_cast<uint8_t>(pb);
   }
-  uint8_t digest[SHA_DIGEST_LENGTH];
-  SHA1(buf, n, digest);
+  uint8_t digest[20];
+  Sha1(buf, n, digest);
 
   std::string out = "1:";
   if (!base64) {

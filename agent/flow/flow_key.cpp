@@ -16,12 +16,15 @@ uint64_t Mix(uint64_t x) {
 }  // namespace
 
 uint64_t HashKey(const FlowKey& key, uint64_t seed) {
+  // One multiply per word (the key is hashed on every packet), one full mix
+  // at the end for avalanche; the seed keeps bucket choice unpredictable.
   const auto* p = reinterpret_cast<const uint8_t*>(&key);
   uint64_t h = seed ^ 0x9e3779b97f4a7c15ull;
   for (size_t i = 0; i + 8 <= sizeof(FlowKey); i += 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
-    h = Mix(h ^ w);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
   }
   uint32_t tail;
   std::memcpy(&tail, p + 40, 4);

@@ -197,6 +197,7 @@ void FlowTable::Link(uint32_t index, TimerClass cls) {
   if (list.tail != kNil) At(list.tail).next = index;
   list.tail = index;
   if (list.head == kNil) list.head = index;
+  next_deadline_ = std::min(next_deadline_, Deadline(f));
 }
 
 void FlowTable::Unlink(uint32_t index) {

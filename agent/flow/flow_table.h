@@ -195,6 +195,10 @@ class FlowTable final : private StreamEvents {
   };
   std::array<ClassList, kTimerClassCount> classes_{};
   int64_t now_ns_ = 0;
+  /// A lower bound of the earliest deadline in any class, so Advance() costs
+  /// one comparison for most packets. Lowered by Link(), recomputed when
+  /// Advance() does the full pass.
+  int64_t next_deadline_ = 0;
 };
 
 }  // namespace vigil::agent::flow

@@ -76,8 +76,8 @@ TEST(Pipeline, QuietLiveSourceExpiresFlowsOnTheWallClock) {
   const int64_t now = WallNow();
   std::deque<ScriptedSource::Item> script = {
       {capture::ReadStatus::kPacket, now - 10'000'000'000, Udp(1000)},  // 10 s ago
-      {capture::ReadStatus::kTimeout},                                  // then silence
-      {capture::ReadStatus::kEnd},
+      {capture::ReadStatus::kTimeout, 0, {}},                           // then silence
+      {capture::ReadStatus::kEnd, 0, {}},
   };
   CollectingSink sink;
   flow::FlowTableOptions fo;
@@ -117,7 +117,7 @@ TEST(Pipeline, EndOfInputFlushesOpenFlowsAsShutdown) {
 TEST(Pipeline, ReadErrorIsReportedAfterFlushing) {
   std::deque<ScriptedSource::Item> script = {
       {capture::ReadStatus::kPacket, 1'000'000'000, Udp(7)},
-      {capture::ReadStatus::kError},
+      {capture::ReadStatus::kError, 0, {}},
   };
   CollectingSink sink;
   Pipeline p(std::make_unique<ScriptedSource>(std::move(script), true), {}, {}, sink, nullptr);

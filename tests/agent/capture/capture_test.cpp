@@ -165,7 +165,9 @@ TEST(FileSource, BpfFilterAndErrors) {
 }
 
 TEST(LiveSource, UnknownInterfaceIsAnError) {
-  auto s = OpenLiveSource({.interface = "vigil-no-such0"});
+  LiveSourceOptions o;
+  o.interface = "vigil-no-such0";
+  auto s = OpenLiveSource(o);
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().find("vigil-no-such0"), std::string::npos) << s.error();
 }

@@ -131,77 +131,80 @@ INSTANTIATE_TEST_SUITE_P(
     Zeek, FlowStateTable,
     ::testing::Values(
         StateCase{"REJ",
-                  [](TcpTalk& t) {
-                    t.C(tcp::kSyn);
-                    t.S(kRA);
+                  [](TcpTalk& talk) {
+                    talk.C(tcp::kSyn);
+                    talk.S(kRA);
                   },
                   CONN_STATE_REJ, "Sr"},
-        StateCase{"S1", [](TcpTalk& t) { t.Handshake(); }, CONN_STATE_S1, "ShA"},
+        StateCase{"S1", [](TcpTalk& talk) { talk.Handshake(); }, CONN_STATE_S1, "ShA"},
         StateCase{"S2",
-                  [](TcpTalk& t) {
-                    t.Handshake();
-                    t.C(kFA);
+                  [](TcpTalk& talk) {
+                    talk.Handshake();
+                    talk.C(kFA);
                   },
                   CONN_STATE_S2, "ShAF"},
         StateCase{"S3",
-                  [](TcpTalk& t) {
-                    t.Handshake();
-                    t.S(kFA);
+                  [](TcpTalk& talk) {
+                    talk.Handshake();
+                    talk.S(kFA);
                   },
                   CONN_STATE_S3, "ShAf"},
         StateCase{"RSTO",
-                  [](TcpTalk& t) {
-                    t.Handshake();
-                    t.C(kRA);
+                  [](TcpTalk& talk) {
+                    talk.Handshake();
+                    talk.C(kRA);
                   },
                   CONN_STATE_RSTO, "ShAR"},
         StateCase{"RSTR",
-                  [](TcpTalk& t) {
-                    t.Handshake();
-                    t.S(kRA);
+                  [](TcpTalk& talk) {
+                    talk.Handshake();
+                    talk.S(kRA);
                   },
                   CONN_STATE_RSTR, "ShAr"},
         StateCase{"RSTOS0",
-                  [](TcpTalk& t) {
-                    t.C(tcp::kSyn);
-                    t.C(tcp::kRst);
+                  [](TcpTalk& talk) {
+                    talk.C(tcp::kSyn);
+                    talk.C(tcp::kRst);
                   },
                   CONN_STATE_RSTOS0, "SR"},
         StateCase{"RSTRH",
-                  [](TcpTalk& t) {
-                    t.S(kSA);
-                    t.S(tcp::kRst);
+                  [](TcpTalk& talk) {
+                    talk.S(kSA);
+                    talk.S(tcp::kRst);
                   },
                   CONN_STATE_RSTRH, "^hr"},
         StateCase{"SH",
-                  [](TcpTalk& t) {
-                    t.C(tcp::kSyn);
-                    t.C(tcp::kFin);
+                  [](TcpTalk& talk) {
+                    talk.C(tcp::kSyn);
+                    talk.C(tcp::kFin);
                   },
                   CONN_STATE_SH, "SF"},
         StateCase{"SHR",
-                  [](TcpTalk& t) {
-                    t.S(kSA);
-                    t.S(kFA);
+                  [](TcpTalk& talk) {
+                    talk.S(kSA);
+                    talk.S(kFA);
                   },
                   CONN_STATE_SHR, "^hf"},
-        StateCase{"OTH", [](TcpTalk& t) { t.C(kPA, "midstream"); }, CONN_STATE_OTH, "D"},
-        StateCase{"OthSingleRst", [](TcpTalk& t) { t.C(tcp::kRst); }, CONN_STATE_OTH, "R"},
+        StateCase{"OTH", [](TcpTalk& talk) { talk.C(kPA, "midstream"); }, CONN_STATE_OTH, "D"},
+        StateCase{"OthSingleRst", [](TcpTalk& talk) { talk.C(tcp::kRst); }, CONN_STATE_OTH, "R"},
         StateCase{"SynAckThenRst",
-                  [](TcpTalk& t) {
-                    t.C(tcp::kSyn);
-                    t.S(tcp::kAck);
-                    t.C(tcp::kRst);
+                  [](TcpTalk& talk) {
+                    talk.C(tcp::kSyn);
+                    talk.S(tcp::kAck);
+                    talk.C(tcp::kRst);
                   },
                   CONN_STATE_RSTOS0, "SaR"},
         StateCase{"FinAndRstTogether",
-                  [](TcpTalk& t) {
-                    t.Handshake();
-                    t.C(tcp::kFin | tcp::kRst);
+                  [](TcpTalk& talk) {
+                    talk.Handshake();
+                    talk.C(tcp::kFin | tcp::kRst);
                   },
                   CONN_STATE_RSTO, "ShAI"},
-        StateCase{"SynFin", [](TcpTalk& t) { t.C(tcp::kSyn | tcp::kFin); }, CONN_STATE_SH, "Q"}),
-    [](const ::testing::TestParamInfo<StateCase>& info) { return std::string(info.param.name); });
+        StateCase{"SynFin", [](TcpTalk& talk) { talk.C(tcp::kSyn | tcp::kFin); }, CONN_STATE_SH,
+                  "Q"}),
+    [](const ::testing::TestParamInfo<StateCase>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 // ---- originator choice ------------------------------------------------------
 
@@ -430,7 +433,9 @@ TEST(FlowKeys, AsymmetricVlansAreOneFlowWhenVlanIsNotInTheKey) {
     t.Handshake();
     h.table().FlushAll();
     EXPECT_EQ(h.Conns().size(), in_key ? 2u : 1u) << "include_vlan_in_key=" << in_key;
-    if (in_key) EXPECT_EQ(h.Conns()[0].flow().vlans(0), 10u);
+    if (in_key) {
+      EXPECT_EQ(h.Conns()[0].flow().vlans(0), 10u);
+    }
   }
 }
 
