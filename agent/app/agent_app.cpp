@@ -1,9 +1,12 @@
 #include "agent/app/agent_app.h"
 
-#include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -32,6 +35,9 @@ namespace vigil::agent::app {
 namespace {
 
 constexpr std::chrono::milliseconds kCollectorShutdownTimeout{5000};
+
+// The write end of the signal pipe, for the signal handler.
+std::atomic<int> g_signal_fd{-1};
 
 // Serialises Emit/Tick when several capture threads share one sink.
 class SharedSink final : public exporter::RecordSink {
@@ -174,32 +180,46 @@ class AgentProgram {
     return StepResult::Continue();
   }
 
+  // Signals are turned into bytes on a pipe by an async-signal-safe handler
+  // and acted on by a dedicated thread. A process-wide handler (rather than
+  // only a blocked mask and sigwait) matters: third-party threads (the
+  // metrics HTTP server's) may unblock signals, and the default action of
+  // SIGTERM on such a thread would kill the agent without flushing.
   StepResult InstallSignals() {
-    sigemptyset(&signals_);
-    sigaddset(&signals_, SIGINT);
-    sigaddset(&signals_, SIGTERM);
-    sigaddset(&signals_, SIGHUP);
-    sigaddset(&signals_, SIGUSR1);  // internal: wakes the signal thread at exit
-    // Blocked here, before any thread starts, so only the signal thread sees them.
-    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    if (pipe2(signal_pipe_, O_CLOEXEC | O_NONBLOCK) != 0)
+      return Fatal("cannot create the signal pipe");
+    g_signal_fd.store(signal_pipe_[1]);
+    struct sigaction sa {};
+    sa.sa_handler = [](int sig) {
+      const int fd = g_signal_fd.load();
+      const auto byte = static_cast<char>(sig);
+      if (fd >= 0) [[maybe_unused]]
+        auto n = write(fd, &byte, 1);
+    };
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
     signal_thread_ = std::thread([this] { SignalLoop(); });
     return StepResult::Continue();
   }
 
   void SignalLoop() {
     for (;;) {
-      int sig = 0;
-      if (sigwait(&signals_, &sig) != 0) continue;
-      if (sig == SIGUSR1) return;
-      if (sig == SIGHUP) {
-        Reload();
-        continue;
+      pollfd p{signal_pipe_[0], POLLIN, 0};
+      if (poll(&p, 1, -1) <= 0) continue;
+      char sig = 0;
+      while (read(signal_pipe_[0], &sig, 1) == 1) {
+        if (sig == 0) return;  // StopSignals()
+        if (sig == SIGHUP) {
+          Reload();
+          continue;
+        }
+        LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                ": stopping capture, flushing flows");
+        stopping_ = true;
+        std::lock_guard lock(pipelines_mu_);
+        for (auto& pl : pipelines_) pl->Interrupt();
       }
-      LogInfo(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-              ": stopping capture, flushing flows");
-      stopping_ = true;
-      std::lock_guard lock(pipelines_mu_);
-      for (auto& p : pipelines_) p->Interrupt();
     }
   }
 
@@ -222,8 +242,16 @@ class AgentProgram {
 
   void StopSignals() {
     if (signal_thread_.joinable()) {
-      pthread_kill(signal_thread_.native_handle(), SIGUSR1);
+      const char stop = 0;
+      [[maybe_unused]] auto n = write(signal_pipe_[1], &stop, 1);
       signal_thread_.join();
+    }
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+    g_signal_fd.store(-1);
+    for (int fd : signal_pipe_) {
+      if (fd >= 0) close(fd);
     }
   }
 
@@ -380,6 +408,7 @@ class AgentProgram {
     std::vector<uint64_t> anomalies(decode::kAnomalyCount, 0);
     std::vector<metrics::NamedCount> analyzer_anomalies;
     uint64_t ended[flow::kEndCauseCount] = {};
+    uint64_t evicted[flow::kTimerClassCount] = {};
     {
       std::lock_guard lock(pipelines_mu_);
       for (const auto& p : pipelines_) {
@@ -391,6 +420,7 @@ class AgentProgram {
           analyzer_anomalies.push_back({name, n});
         snap.flows_active += s.flow.flows_active;
         for (size_t i = 0; i < flow::kEndCauseCount; ++i) ended[i] += s.flow.flows_ended[i];
+        for (size_t c = 0; c < flow::kTimerClassCount; ++c) evicted[c] += s.flow.evictions[c];
         snap.records_produced += s.flow.records_emitted + s.flow.analyzer_records;
       }
     }
@@ -398,9 +428,16 @@ class AgentProgram {
       snap.anomalies.push_back({std::string(decode::kAnomalyNames[i]), anomalies[i]});
     }
     for (auto& a : analyzer_anomalies) snap.anomalies.push_back(std::move(a));
+    // Removals by reason; evictions split by the class of flow evicted.
     for (size_t i = 0; i < flow::kEndCauseCount; ++i) {
+      if (static_cast<flow::EndCause>(i) == flow::EndCause::kEvicted) continue;
       snap.flow_evictions.push_back(
           {std::string(flow::EndCauseName(static_cast<flow::EndCause>(i))), ended[i]});
+    }
+    for (size_t c = 0; c < flow::kTimerClassCount; ++c) {
+      snap.flow_evictions.push_back(
+          {"evicted_" + std::string(flow::EvictionReasonName(static_cast<flow::TimerClass>(c))),
+           evicted[c]});
     }
     if (collector_sink_) {
       const exporter::CollectorSinkStats s = collector_sink_->Stats();
@@ -426,6 +463,11 @@ class AgentProgram {
     o.version = VIGIL_VERSION;
     for (const auto& ci : interfaces_) o.interfaces.push_back(ci.name());
     for (std::string_view n : decode::kAnomalyNames) o.anomaly_names.emplace_back(n);
+    o.eviction_reasons = {"closed", "idle_timeout", "shutdown"};
+    for (size_t c = 0; c < flow::kTimerClassCount; ++c) {
+      o.eviction_reasons.push_back(
+          "evicted_" + std::string(flow::EvictionReasonName(static_cast<flow::TimerClass>(c))));
+    }
     auto collectable =
         std::make_shared<metrics::AgentMetrics>(o, [this] { return MetricsSnapshot(); });
     auto server = metrics::MetricsServer::Start(config_.metrics.listen, collectable);
@@ -485,7 +527,7 @@ class AgentProgram {
   AgentConfig config_;
   uint64_t seed_ = 0;
   bool offline_ = false;
-  sigset_t signals_{};
+  int signal_pipe_[2] = {-1, -1};
   std::thread signal_thread_;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<capture::PacketSource>> sources_;
