@@ -190,7 +190,10 @@ TEST(AgentProgram, ReadPcapWritesJsonLinesMatchingGroundTruth) {
 TEST(AgentProgram, SighupReloadsAndSigtermStopsLiveCaptureGracefully) {
   if (geteuid() != 0) GTEST_SKIP() << "live capture needs root (CAP_NET_RAW): NOT tested";
   const fs::path err = TempFile("live.err");
-  const fs::path cfg = TempFile("live.yaml", "log:\n  level: info\n");
+  // With the metrics listener on: its HTTP threads must not be able to take
+  // a SIGTERM with the default action (the agent would die without flushing).
+  const fs::path cfg =
+      TempFile("live.yaml", "log:\n  level: info\nmetrics:\n  listen: \"127.0.0.1:0\"\n");
   const std::string bin = Binary().string();
   std::vector<std::string> args = {bin,  "--config", cfg.string(), "--interface",
                                    "lo", "--output", "json"};
@@ -218,7 +221,7 @@ TEST(AgentProgram, SighupReloadsAndSigtermStopsLiveCaptureGracefully) {
     }
     return log().find(text) != std::string::npos;
   };
-  ASSERT_TRUE(wait_for("capturing on lo")) << log();
+  ASSERT_TRUE(wait_for("serving /metrics on port")) << log();
   ASSERT_EQ(kill(pid, SIGHUP), 0);
   EXPECT_TRUE(wait_for("SIGHUP: configuration reloaded")) << log();
   std::ofstream(cfg) << "log:\n  level: chatty\n";
