@@ -68,6 +68,7 @@ const std::map<std::string, std::string> kAttackRule = {
     {"telnet_session", "7ebc2901-259c-4177-ab4e-9522e9a50c86"},
     {"port_scan", "226ccec9-48b8-458a-aa42-b4fd81e0a13f"},
     {"ssh_bruteforce", "97c407e6-658d-480e-985b-af391958af32"},
+    {"c2_session", "5b0f3c1e-8d8a-4c39-9a0e-6f1f4f2c7d21"},
 };
 
 class CollectorEndToEnd : public ::testing::Test {
@@ -198,7 +199,7 @@ TEST_F(CollectorEndToEnd, DemoCaptureOverMutualTlsGivesExactlyTheRecordsAndPredi
     EXPECT_TRUE(raised.contains({rule, t.at("src").get<std::string>()}))
         << "no alert of rule " << rule << " for attack " << t.dump();
   }
-  EXPECT_EQ(attacks, 4);
+  EXPECT_EQ(attacks, 5);
 
   // The log verifies against the key the collector generated.
   const int verify = RunCapture({Bin("vigilctl"), "incidents", "--db", dir_ + "/incidents.db",

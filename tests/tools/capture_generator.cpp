@@ -279,6 +279,10 @@ class Generator {
            "lookup of a listed malicious domain");
     DnsLookup("10.20.1.23", "10.20.0.53", "update.malware-c2.example", "203.0.113.66", 60,
               "bad_domain_lookup");
+    now_ += 300 * kMillisecond;
+    Attack("c2_session", "10.20.1.23", "203.0.113.66",
+           "TLS session with the listed address the bad domain resolved to");
+    Https("10.20.1.23", "203.0.113.66", "update.malware-c2.example", "c2_session");
     Background(6);
     Attack("telnet_session", "10.20.1.30", "10.20.9.9", "cleartext telnet login");
     Telnet("10.20.1.30", "10.20.9.9");
