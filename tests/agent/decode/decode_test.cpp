@@ -566,6 +566,16 @@ TEST_F(DecodeTest, VxlanCarriesEthernet) {
   EXPECT_EQ(Anomalies("vxlan_bad_flags"), 1u);
 }
 
+TEST_F(DecodeTest, EphemeralSourcePortOfATunnelIsPlainUdp) {
+  // A DNS query that happens to leave from port 4789 is not a broken VXLAN packet.
+  ASSERT_EQ(Run(UdpV4(4789, 53, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(pkt_.layer_count, 1);
+  EXPECT_EQ(decoder_.stats().AnomalyTotal(), 0u);
+  // The same payload sent to the VXLAN port is counted.
+  ASSERT_EQ(Run(UdpV4(53, 4789, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(Anomalies("vxlan_bad_flags"), 1u);
+}
+
 TEST_F(DecodeTest, GeneveCarriesEthernet) {
   Bytes geneve = {0x01, 0x00, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 3, 4};  // 4 bytes of options
   const Bytes eth = tb::Ethernet({}, 0x0800, kInner);
