@@ -65,15 +65,8 @@ namespace vigil::agent::decode {
   X(kTruncatedErspanHeader, "truncated_erspan_header")                \
   X(kTruncatedPppHeader, "truncated_ppp_header")                      \
   X(kPppUnknownProtocol, "ppp_unknown_protocol")                      \
-  X(kTruncatedVxlanHeader, "truncated_vxlan_header")                  \
-  X(kVxlanBadFlags, "vxlan_bad_flags")                                \
-  X(kTruncatedGeneveHeader, "truncated_geneve_header")                \
-  X(kGeneveUnknownProtocol, "geneve_unknown_protocol")                \
   X(kTruncatedGtpHeader, "truncated_gtp_header")                      \
-  X(kGtpBadVersion, "gtp_bad_version")                                \
   X(kGtpUnknownPayload, "gtp_unknown_payload")                        \
-  X(kTruncatedTeredoHeader, "truncated_teredo_header")                \
-  X(kTeredoBadPayload, "teredo_bad_payload")                          \
   X(kTunnelTooDeep, "tunnel_too_deep")
 
 enum class Anomaly : uint8_t {

@@ -78,6 +78,7 @@ struct Step {
     kNonIp,    ///< a well-formed frame without IP
     kFail,     ///< malformed: count `anomaly`, keep the layers completed so far
     kPending,  ///< an IP fragment was stored for reassembly
+    kNotMine,  ///< a UDP-port tunnel decoder found no such tunnel: plain UDP
   };
   Kind kind = Kind::kDone;
   bool has_alt_key = false;
@@ -119,6 +120,14 @@ struct Step {
   static Step Pending() {
     Step s;
     s.kind = Kind::kPending;
+    return s;
+  }
+  /// For decoders selected by a UDP port: ports do not prove a protocol (a
+  /// client's ephemeral port can equal a tunnel's), so a payload that is not
+  /// the tunnel is ordinary UDP, not an anomaly.
+  static Step NotMine() {
+    Step s;
+    s.kind = Kind::kNotMine;
     return s;
   }
 };

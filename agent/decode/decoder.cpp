@@ -76,10 +76,6 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
   std::span<const uint8_t> data = frame;
   bool non_ip = false;
   bool pending = false;
-  // A UDP source port that happens to be a tunnel's port is usually just an
-  // ephemeral port: if that tunnel's decoder rejects the payload, the datagram
-  // was ordinary UDP, not a malformed tunnel.
-  bool by_source_port = false;
 
   for (int step_count = 0; step_count < kMaxSteps; ++step_count) {
     if (proto == Protocol::kNonIp) {
@@ -92,11 +88,7 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
       case Step::Kind::kByKey: {
         Protocol child;
         bool found = LookupChild(proto, step.key, &child);
-        by_source_port = false;
-        if (!found && step.has_alt_key) {
-          found = LookupChild(proto, step.alt_key, &child);
-          by_source_port = found;
-        }
+        if (!found && step.has_alt_key) found = LookupChild(proto, step.alt_key, &child);
         if (!found) {
           const Anomaly unknown = UnknownChildAnomaly(proto);
           if (unknown != Anomaly::kCount) ctx.Note(unknown);
@@ -110,7 +102,6 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
         break;
       }
       case Step::Kind::kByProto:
-        by_source_port = false;
         proto = step.proto;
         data = step.next;
         ctx.wire_remaining = step.next_wire;
@@ -123,11 +114,15 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
         stop = true;
         break;
       case Step::Kind::kFail:
-        if (!by_source_port) ctx.Note(step.anomaly);
+        ctx.Note(step.anomaly);
         stop = true;
         break;
       case Step::Kind::kPending:
         pending = true;
+        stop = true;
+        break;
+      case Step::Kind::kNotMine:
+        ++stats_.udp_tunnel_port_mismatches;
         stop = true;
         break;
     }

@@ -70,6 +70,9 @@ struct DecodeStats {
   uint64_t fragments = 0;          ///< IP fragments received
   uint64_t datagrams_reassembled = 0;
   uint64_t fragment_bytes_held = 0;  ///< gauge: bytes currently buffered
+  /// UDP datagrams on a tunnel's port that did not carry that tunnel (a
+  /// client's ephemeral port equal to 4789, ...): decoded as plain UDP.
+  uint64_t udp_tunnel_port_mismatches = 0;
   std::array<uint64_t, kAnomalyCount> anomalies{};
 
   uint64_t AnomalyTotal() const {

@@ -19,9 +19,9 @@ constexpr uint8_t kGPdu = 0xFF;
 }  // namespace
 
 Step DecodeGtpU(Context& ctx, std::span<const uint8_t> data) {
-  if (data.size() < kHeaderLen) return Step::Fail(Anomaly::kTruncatedGtpHeader);
-  const uint8_t flags = data[0];
-  if ((flags >> 5) != 1) return Step::Fail(Anomaly::kGtpBadVersion);
+  const uint8_t flags = data.empty() ? 0 : data[0];
+  // Not GTPv1 (or too short to be): ordinary UDP on port 2152.
+  if (data.size() < kHeaderLen || (flags >> 5) != 1) return Step::NotMine();
   const uint8_t type = data[1];
   const size_t end = std::min(data.size(), kHeaderLen + LoadBe16(data.data() + 2));
   size_t off = kHeaderLen;

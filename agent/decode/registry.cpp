@@ -227,8 +227,6 @@ Anomaly UnknownChildAnomaly(Protocol parent) {
       return Anomaly::kUnknownEthertype;
     case Protocol::kGre:
       return Anomaly::kGreUnknownProtocol;
-    case Protocol::kGeneve:
-      return Anomaly::kGeneveUnknownProtocol;
     case Protocol::kPppoe:
       return Anomaly::kPppoeUnknownProtocol;
     case Protocol::kPpp:

@@ -13,12 +13,12 @@ constexpr size_t kIpv6HeaderLen = 40;
 Step DecodeTeredo(Context& ctx, std::span<const uint8_t> data) {
   size_t off = 0;
   if (data.size() >= 2 && data[0] == 0x00 && data[1] == 0x01) {
-    if (data.size() < 4) return Step::Fail(Anomaly::kTruncatedTeredoHeader);
+    if (data.size() < 4) return Step::NotMine();
     off += kAuthFixedLen + data[2] + data[3];
   }
   if (data.size() >= off + 2 && data[off] == 0x00 && data[off + 1] == 0x00) off += kOriginLen;
-  if (data.size() < off + kIpv6HeaderLen) return Step::Fail(Anomaly::kTruncatedTeredoHeader);
-  if ((data[off] >> 4) != 6) return Step::Fail(Anomaly::kTeredoBadPayload);
+  // Teredo has no magic number: an IPv6 header is what identifies it.
+  if (data.size() < off + kIpv6HeaderLen || (data[off] >> 4) != 6) return Step::NotMine();
   ctx.pending_tunnel = TunnelType::kTeredo;
   return NextByKey(ctx, data, off, 6);
 }

@@ -559,21 +559,24 @@ TEST_F(DecodeTest, VxlanCarriesEthernet) {
   EXPECT_EQ(pkt_.layers[0].proto, kProtoUdp);
   EXPECT_TRUE(pkt_.layers[0].transport_ok);
 
+  // Without the I flag it is not VXLAN: plain UDP that happens to use 4789.
   Bytes bad = vxlan;
   bad[0] = 0;
   ASSERT_EQ(Run(UdpV4(49152, 4789, Cat({bad, eth})), link_type::kRaw), DecodeResult::kIp);
-  EXPECT_EQ(pkt_.layer_count, 1);  // the outer UDP flow still counts
-  EXPECT_EQ(Anomalies("vxlan_bad_flags"), 1u);
-}
-
-TEST_F(DecodeTest, EphemeralSourcePortOfATunnelIsPlainUdp) {
-  // A DNS query that happens to leave from port 4789 is not a broken VXLAN packet.
-  ASSERT_EQ(Run(UdpV4(4789, 53, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
   EXPECT_EQ(pkt_.layer_count, 1);
   EXPECT_EQ(decoder_.stats().AnomalyTotal(), 0u);
-  // The same payload sent to the VXLAN port is counted.
-  ASSERT_EQ(Run(UdpV4(53, 4789, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
-  EXPECT_EQ(Anomalies("vxlan_bad_flags"), 1u);
+  EXPECT_EQ(decoder_.stats().udp_tunnel_port_mismatches, 1u);
+}
+
+TEST_F(DecodeTest, EphemeralPortEqualToATunnelPortIsPlainUdp) {
+  // A DNS query leaving from port 4789, and its answer coming back to it.
+  ASSERT_EQ(Run(UdpV4(4789, 53, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(pkt_.layer_count, 1);
+  EXPECT_TRUE(pkt_.layers[0].transport_ok);
+  ASSERT_EQ(Run(UdpV4(53, 3544, Bytes(30, 0x11)), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(pkt_.layer_count, 1);
+  EXPECT_EQ(decoder_.stats().AnomalyTotal(), 0u);
+  EXPECT_EQ(decoder_.stats().udp_tunnel_port_mismatches, 2u);
 }
 
 TEST_F(DecodeTest, GeneveCarriesEthernet) {
@@ -591,8 +594,10 @@ TEST_F(DecodeTest, TeredoCarriesIpv6) {
   ASSERT_EQ(pkt_.layer_count, 2);
   EXPECT_EQ(pkt_.layers[1].tunnel, TunnelType::kTeredo);
   EXPECT_EQ(pkt_.layers[1].dst_port, 443);
-  Run(UdpV4(3544, 50000, Bytes(48, 0x45)), link_type::kRaw);
-  EXPECT_EQ(Anomalies("teredo_bad_payload"), 1u);
+  ASSERT_EQ(Run(UdpV4(3544, 50000, Bytes(48, 0x45)), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(pkt_.layer_count, 1);
+  EXPECT_EQ(decoder_.stats().udp_tunnel_port_mismatches, 1u);
+  EXPECT_EQ(decoder_.stats().AnomalyTotal(), 0u);
 }
 
 TEST_F(DecodeTest, GtpUCarriesIp) {
@@ -607,7 +612,10 @@ TEST_F(DecodeTest, GtpUCarriesIp) {
   EXPECT_EQ(pkt_.layer_count, 1);
   Bytes v2 = {0x48, 0xFF, 0, 0, 0, 0, 0, 0};
   Run(UdpV4(2152, 2152, v2), link_type::kRaw);
-  EXPECT_EQ(Anomalies("gtp_bad_version"), 1u);
+  EXPECT_EQ(decoder_.stats().udp_tunnel_port_mismatches, 1u);
+  Bytes cut = {0x36, 0xFF, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0x85};  // extension header promised, missing
+  Run(UdpV4(2152, 2152, cut), link_type::kRaw);
+  EXPECT_EQ(Anomalies("truncated_gtp_header"), 1u);
 }
 
 }  // namespace
