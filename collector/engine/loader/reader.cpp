@@ -941,11 +941,145 @@ class DocReader {
   std::optional<Named> pending_expires_;
 };
 
+// yaml-cpp 0.7 loops forever when a document's root is not a block
+// collection and a ',' flow-entry token appears outside any flow collection
+// (" ,", "[a] ,", "%A\n,": found by fuzzing). Such input is never valid
+// YAML for a rule, so it is rejected before yaml-cpp sees it. A ',' counts
+// as such a token when it cannot belong to a plain scalar: first on its
+// line, or right after a quoted scalar, a closing bracket, an indicator or
+// a node property. Quoted scalars, comments and block scalars are skipped.
+struct CommaHazard {
+  int line = 0;
+  int column = 0;
+};
+
+std::optional<CommaHazard> FindStrayComma(std::string_view s) {
+  enum class Word : uint8_t { kNone, kPlain, kProperty };
+  int depth = 0;
+  int line = 1;
+  size_t line_start = 0;
+  char quote = 0;
+  // What came before on this line: '\n' nothing, 's' plain scalar text,
+  // 'q' a closed quote, 'b' a closing bracket, 'o' an opening one,
+  // 'i' an indicator (": ", "- ", "? "), 'p' a node property, ',' a comma.
+  char prev = '\n';
+  Word word = Word::kNone;
+  auto next_is_blank = [&](size_t i) {
+    return i + 1 >= s.size() || s[i + 1] == ' ' || s[i + 1] == '\n' || s[i + 1] == '\r';
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quote) {
+      if (c == '\n') {
+        ++line;
+        line_start = i + 1;
+      } else if (quote == '"' && c == '\\') {
+        ++i;
+      } else if (c == quote) {
+        if (quote == '\'' && i + 1 < s.size() && s[i + 1] == '\'') {
+          ++i;  // '' inside single quotes
+        } else {
+          quote = 0;
+          prev = 'q';
+        }
+      }
+      continue;
+    }
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+      prev = '\n';
+      word = Word::kNone;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      if (word == Word::kProperty) prev = 'p';
+      word = Word::kNone;
+      continue;
+    }
+    if (word == Word::kPlain) {
+      if (c == ':' && next_is_blank(i)) {
+        prev = 'i';
+        word = Word::kNone;
+      } else if (depth > 0 && (c == ',' || c == ']' || c == '}')) {
+        // Flow indicators end a plain scalar inside a flow collection.
+        word = Word::kNone;
+        --i;
+      }
+      continue;  // ',' inside a plain scalar outside flow context is text
+    }
+    if (word == Word::kProperty) continue;
+    // The start of a token.
+    if (c == ',') {
+      if (depth == 0 && prev != 's') return CommaHazard{line, static_cast<int>(i - line_start) + 1};
+      prev = ',';
+      continue;
+    }
+    if (c == '#') {
+      const size_t nl = s.find('\n', i);
+      if (nl == std::string_view::npos) return std::nullopt;
+      i = nl - 1;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      quote = c;
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      ++depth;
+      prev = 'o';
+      continue;
+    }
+    if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+      prev = 'b';
+      continue;
+    }
+    if ((c == ':' || c == '-' || c == '?') && next_is_blank(i)) {
+      prev = 'i';
+      continue;
+    }
+    if ((c == '|' || c == '>') && depth == 0) {
+      // A block scalar: skip its content, the lines indented more than the
+      // line that holds the header.
+      const size_t indent = s.find_first_not_of(' ', line_start) - line_start;
+      size_t j = s.find('\n', i);
+      while (j != std::string_view::npos) {
+        const size_t next = j + 1;
+        const size_t k = s.find_first_not_of(' ', next);
+        const bool blank = k == std::string_view::npos || s[k] == '\n' || s[k] == '\r';
+        if (!blank && k - next <= indent) break;
+        ++line;
+        j = s.find('\n', next);
+      }
+      if (j == std::string_view::npos) return std::nullopt;
+      i = j - 1;  // the loop sees the newline that ends the block
+      continue;
+    }
+    if (c == '&' || c == '!' || c == '*') {
+      word = Word::kProperty;
+      continue;
+    }
+    word = Word::kPlain;
+    prev = 's';
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic>& diags) {
   std::vector<DocSpec> docs;
   const std::string file_hash = Sha256Hex(file.bytes);
+  if (auto hazard = FindStrayComma(file.bytes)) {
+    diags.push_back(Diagnostic{
+        Severity::kError,
+        "yaml_syntax",
+        "',' outside a flow collection ([...] or {...}); quote the value if it starts with a comma",
+        SourceLocation{file.path, hazard->line, hazard->column},
+        {}});
+    return docs;
+  }
   std::vector<YAML::Node> roots;
   try {
     roots = YAML::LoadAll(file.bytes);
