@@ -143,6 +143,8 @@ class Session final : public grpc::ServerBidiReactor<AgentMessage, CollectorMess
   void SendWelcome();
   void OnBatch(std::shared_ptr<ReadBuffer> buf);
   void Complete(uint64_t sequence, uint64_t records, bool ok);
+  /// The message of the last read is handled: the next read may start.
+  void FinishedProcessing();
   void Event(AgentEvent::Kind kind, AgentEvent ev = {});
 
   std::shared_ptr<Core> core_;
@@ -363,21 +365,28 @@ void Session::RequestFinishLocked(grpc::Status status) {
 }
 
 void Session::OnReadDone(bool ok) {
+  // read_in_flight_ stays set until this message is fully processed: a read
+  // started meanwhile (from a completion on another thread) could deliver
+  // the next batch before this one passed the duplicate filter, which would
+  // then drop this one as "already seen". See FinishedProcessing().
   std::shared_ptr<ReadBuffer> buf;
   State state;
   {
     std::lock_guard lock(mu_);
-    read_in_flight_ = false;
     buf = std::move(read_);
     state = state_;
     if (!ok) {
+      read_in_flight_ = false;
       read_closed_ = true;
       // The agent half-closed (or the stream broke). Acknowledge what is
       // still being stored, then end the stream.
       if (pending_.empty()) RequestFinishLocked(grpc::Status::OK);
       return;
     }
-    if (finish_requested_) return;
+    if (finish_requested_) {
+      read_in_flight_ = false;
+      return;
+    }
   }
   const AgentMessage& msg = *buf->msg;
   int64_t now = NowNs();
@@ -385,14 +394,16 @@ void Session::OnReadDone(bool ok) {
     if (msg.payload_case() != AgentMessage::kHello) {
       Reject(StreamRejection::kProtocolError, verified_cn_, "first message was not Hello",
              grpc::StatusCode::INVALID_ARGUMENT);
-      return;
+    } else {
+      OnHello(msg.hello());
     }
-    OnHello(msg.hello());
+    FinishedProcessing();
     return;
   }
   switch (msg.payload_case()) {
     case AgentMessage::kBatch:
       OnBatch(std::move(buf));
+      FinishedProcessing();
       return;
     case AgentMessage::kHeartbeat: {
       core_->registry.OnHeartbeat(info_.agent_id, msg.heartbeat(), now);
@@ -439,7 +450,12 @@ void Session::OnReadDone(bool ok) {
       core_->registry.Touch(info_.agent_id, now);
       break;
   }
+  FinishedProcessing();
+}
+
+void Session::FinishedProcessing() {
   std::lock_guard lock(mu_);
+  read_in_flight_ = false;
   ContinueReadingLocked();
 }
 
@@ -558,8 +574,6 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
     core_->handler.Submit(info_, std::move(view), now,
                           [token, seq, records](bool ok) { token->Complete(seq, records, ok); });
   }
-  std::lock_guard lock(mu_);
-  ContinueReadingLocked();
 }
 
 void Session::Complete(uint64_t sequence, uint64_t records, bool ok) {
