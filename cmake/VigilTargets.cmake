@@ -48,11 +48,12 @@ function(vigil_executable name)
   _vigil_common(${name})
 endfunction()
 
-# vigil_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s])
+# vigil_test(<name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s] [PREFIX p])
+# PREFIX is prepended to the discovered test names (one source built twice).
 # One GoogleTest executable per module; tests are discovered when ctest runs
 # (PRE_TEST) so a build never executes test binaries.
 function(vigil_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT;PREFIX" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
@@ -69,6 +70,7 @@ function(vigil_test name)
   gtest_discover_tests(${name}
     DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60
+    TEST_PREFIX "${ARG_PREFIX}"
     PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}")
 endfunction()
 
