@@ -114,7 +114,6 @@ class CollectorSinkImpl final : public CollectorSink {
     rng_.seed((static_cast<uint64_t>(rd()) << 32) ^ rd());
     instance_id_ = rng_();
     hostname_ = opt_.hostname.empty() ? Hostname() : opt_.hostname;
-    queue_.reserve(opt_.batch_max_events);
   }
 
   ~CollectorSinkImpl() override { Shutdown(std::chrono::milliseconds(0)); }
@@ -144,8 +143,15 @@ class CollectorSinkImpl final : public CollectorSink {
 
   // Batcher.
   void BatcherLoop();
-  void Seal(std::vector<v1::Event>& events);
-  void SealChunk(v1::Event* events, size_t count, const std::vector<uint32_t>& sizes);
+  /// Records serialized by Emit(), one future batch: the framed events
+  /// (EventBatch field 2), to which sealing appends created_at and sequence.
+  struct Chunk {
+    std::string bytes;
+    uint32_t records = 0;
+    int64_t first_ns = 0, last_ns = 0;
+    Steady::time_point since{};
+  };
+  void SealChunk(Chunk chunk);
 
   // Accounting (acct_mu_ held).
   void AddLossLocked(v1::LossReason reason, uint64_t first_seq, uint64_t last_seq, uint64_t batches,
@@ -179,8 +185,9 @@ class CollectorSinkImpl final : public CollectorSink {
   // Queue side (q_mu_).
   mutable std::mutex q_mu_;
   std::condition_variable batcher_cv_;
-  std::vector<v1::Event> queue_;
-  Steady::time_point queue_since_{};
+  std::deque<Chunk> chunks_;     // the queue; every chunk but the last is full
+  uint64_t queued_ = 0;          // records in chunks_
+  size_t chunk_reserve_ = 4096;  // size of the last sealed chunk: fewer reallocations
   bool flush_requested_ = false;
   bool batcher_stop_ = false;
   bool accepting_ = true;
@@ -309,6 +316,19 @@ std::expected<void, std::string> CollectorSinkImpl::Init() {
 // ---------------------------------------------------------------- capture side
 
 void CollectorSinkImpl::Emit(v1::Event&& event) {
+  // Serialize here, on the capture thread, and keep bytes in the queue: the
+  // event is freed by the thread that allocated it (cheap for malloc), the
+  // queue's memory is ~the wire size, and the batcher only concatenates.
+  thread_local std::string scratch;
+  const size_t size = event.ByteSizeLong();
+  scratch.resize(1 + 5 + size);
+  auto* begin = reinterpret_cast<uint8_t*>(scratch.data());
+  uint8_t* p = begin;
+  *p++ = kTagEvents;
+  p = CodedOut::WriteVarint32ToArray(static_cast<uint32_t>(size), p);
+  p = event.SerializeWithCachedSizesToArray(p);
+  const size_t framed = static_cast<size_t>(p - begin);
+  const int64_t ts = EventNs(event);
   bool wake = false;
   {
     std::lock_guard lock(q_mu_);
@@ -317,17 +337,26 @@ void CollectorSinkImpl::Emit(v1::Event&& event) {
       ++dropped_shutdown_;
       return;
     }
-    if (queue_.size() >= opt_.queue_max_records) {
+    if (queued_ >= opt_.queue_max_records) {
       ++dropped_queue_full_;
-      int64_t ts = EventNs(event);
       if (queue_loss_records_ == 0 || ts < queue_loss_start_ns_) queue_loss_start_ns_ = ts;
       queue_loss_end_ns_ = std::max(queue_loss_end_ns_, ts);
       ++queue_loss_records_;
       return;
     }
-    if (queue_.empty()) queue_since_ = Steady::now();
-    queue_.push_back(std::move(event));
-    wake = queue_.size() == opt_.batch_max_events;
+    if (chunks_.empty() || chunks_.back().records >= opt_.batch_max_events ||
+        chunks_.back().bytes.size() + framed > opt_.batch_max_bytes) {
+      Chunk& c = chunks_.emplace_back();
+      c.bytes.reserve(chunk_reserve_);
+      c.since = Steady::now();
+    }
+    Chunk& c = chunks_.back();
+    c.bytes.append(scratch.data(), framed);
+    if (ts != 0 && (c.first_ns == 0 || ts < c.first_ns)) c.first_ns = ts;
+    c.last_ns = std::max(c.last_ns, ts);
+    ++c.records;
+    ++queued_;
+    wake = c.records == opt_.batch_max_events || chunks_.size() > 1;
   }
   if (wake) batcher_cv_.notify_one();
 }
@@ -343,46 +372,44 @@ void CollectorSinkImpl::Tick(int64_t) {
 void CollectorSinkImpl::BatcherLoop() {
   const auto delay = opt_.batch_max_delay;
   auto last_sync = Steady::now();
-  std::vector<v1::Event> local;
-  local.reserve(opt_.batch_max_events);
   for (;;) {
     {
       std::unique_lock lock(q_mu_);
       for (;;) {
-        if (queue_.size() >= opt_.batch_max_events) break;
-        if (!queue_.empty() &&
-            (flush_requested_ || batcher_stop_ || Steady::now() - queue_since_ >= delay)) {
+        if (chunks_.size() > 1 ||
+            (!chunks_.empty() && chunks_.front().records >= opt_.batch_max_events)) {
           break;
         }
-        if (queue_.empty()) {
+        if (!chunks_.empty() &&
+            (flush_requested_ || batcher_stop_ || Steady::now() - chunks_.front().since >= delay)) {
+          break;
+        }
+        if (chunks_.empty()) {
           flush_requested_ = false;
           if (batcher_stop_) break;
         }
-        auto wait = queue_.empty() ? std::chrono::milliseconds(200)
-                                   : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         queue_since_ + delay - Steady::now()) +
-                                         std::chrono::milliseconds(1);
+        auto wait = chunks_.empty() ? std::chrono::milliseconds(200)
+                                    : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          chunks_.front().since + delay - Steady::now()) +
+                                          std::chrono::milliseconds(1);
         batcher_cv_.wait_for(
-            lock, std::min<std::chrono::milliseconds>(
-                      std::max<std::chrono::milliseconds>(wait, std::chrono::milliseconds(1)),
-                      std::chrono::milliseconds(200)));
+            lock, std::clamp<std::chrono::milliseconds>(wait, std::chrono::milliseconds(1),
+                                                        std::chrono::milliseconds(200)));
       }
-      if (queue_.empty() && batcher_stop_) break;
+      if (chunks_.empty() && batcher_stop_) break;
     }
+    Chunk chunk;
     {
       // Both locks: records leave the queue and enter `sealing` atomically.
       std::lock_guard acct(acct_mu_);
       std::lock_guard lock(q_mu_);
-      size_t n = std::min<size_t>(queue_.size(), opt_.batch_max_events);
-      if (n == queue_.size()) {
-        local.swap(queue_);
-      } else {
-        std::move(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n),
-                  std::back_inserter(local));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+      if (!chunks_.empty()) {
+        chunk = std::move(chunks_.front());
+        chunks_.pop_front();
+        queued_ -= chunk.records;
+        sealing_ += chunk.records;
+        chunk_reserve_ = std::max<size_t>(4096, chunk.bytes.size() + 64);
       }
-      if (!queue_.empty()) queue_since_ = Steady::now();
-      sealing_ += local.size();
       if (queue_loss_records_ > 0) {
         AddLossLocked(v1::LOSS_REASON_QUEUE_FULL, 0, 0, 0, queue_loss_records_,
                       queue_loss_start_ns_, queue_loss_end_ns_);
@@ -390,11 +417,7 @@ void CollectorSinkImpl::BatcherLoop() {
         queue_loss_start_ns_ = queue_loss_end_ns_ = 0;
       }
     }
-    if (!local.empty()) Seal(local);
-    local.clear();
-    if (local.capacity() > 4 * static_cast<size_t>(opt_.batch_max_events)) {
-      std::vector<v1::Event>().swap(local);
-    }
+    if (chunk.records > 0) SealChunk(std::move(chunk));
     auto now = Steady::now();
     if (now - last_sync >= opt_.spool_fsync_interval) {
       spool_->Sync();
@@ -406,56 +429,31 @@ void CollectorSinkImpl::BatcherLoop() {
   flush_cv_.notify_all();
 }
 
-void CollectorSinkImpl::Seal(std::vector<v1::Event>& events) {
-  std::vector<uint32_t> sizes(events.size());
-  size_t start = 0;
-  uint64_t bytes = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    sizes[i] = static_cast<uint32_t>(events[i].ByteSizeLong());
-    uint64_t framed = 1 + CodedOut::VarintSize32(sizes[i]) + sizes[i];
-    if (i > start && bytes + framed > opt_.batch_max_bytes) {
-      SealChunk(events.data() + start, i - start,
-                std::vector<uint32_t>(sizes.begin() + static_cast<ptrdiff_t>(start),
-                                      sizes.begin() + static_cast<ptrdiff_t>(i)));
-      start = i;
-      bytes = 0;
-    }
-    bytes += framed;
-  }
-  SealChunk(events.data() + start, events.size() - start,
-            std::vector<uint32_t>(sizes.begin() + static_cast<ptrdiff_t>(start), sizes.end()));
-}
-
-void CollectorSinkImpl::SealChunk(v1::Event* events, size_t count,
-                                  const std::vector<uint32_t>& sizes) {
-  if (count == 0) return;
+void CollectorSinkImpl::SealChunk(Chunk chunk) {
   uint64_t seq;
   {
     std::lock_guard lock(seq_mu_);
     seq = seq_->Next();
   }
-  int64_t created = NowNs();
+  // The events are already framed; protobuf accepts fields in any order,
+  // so created_at and the sequence go after them and nothing is copied.
   google::protobuf::Timestamp ts;
-  SetTimestamp(&ts, created);
+  SetTimestamp(&ts, NowNs());
   const size_t ts_size = ts.ByteSizeLong();
-  size_t total = 1 + CodedOut::VarintSize64(seq) + 1 + CodedOut::VarintSize32(ts_size) + ts_size;
-  for (size_t i = 0; i < count; ++i) total += 1 + CodedOut::VarintSize32(sizes[i]) + sizes[i];
-  auto payload = std::make_shared<std::string>(total, '\0');
-  auto* p = reinterpret_cast<uint8_t*>(payload->data());
-  *p++ = kTagSequence;
-  p = CodedOut::WriteVarint64ToArray(seq, p);
-  int64_t first = 0, last = 0;
-  for (size_t i = 0; i < count; ++i) {
-    *p++ = kTagEvents;
-    p = CodedOut::WriteVarint32ToArray(sizes[i], p);
-    p = events[i].SerializeWithCachedSizesToArray(p);
-    int64_t t = EventNs(events[i]);
-    if (t != 0 && (first == 0 || t < first)) first = t;
-    last = std::max(last, t);
-  }
+  std::string& bytes = chunk.bytes;
+  const size_t at = bytes.size();
+  bytes.resize(at + 1 + 5 + ts_size + 1 + 10);
+  auto* p = reinterpret_cast<uint8_t*>(bytes.data()) + at;
+  auto* begin = p;
   *p++ = kTagCreatedAt;
   p = CodedOut::WriteVarint32ToArray(static_cast<uint32_t>(ts_size), p);
   p = ts.SerializeWithCachedSizesToArray(p);
+  *p++ = kTagSequence;
+  p = CodedOut::WriteVarint64ToArray(seq, p);
+  bytes.resize(at + static_cast<size_t>(p - begin));
+  const uint32_t count = chunk.records;
+  const int64_t first = chunk.first_ns, last = chunk.last_ns;
+  auto payload = std::make_shared<const std::string>(std::move(bytes));
 
   SpooledBatch meta{seq, static_cast<uint32_t>(count), first, last};
   std::lock_guard lock(acct_mu_);
@@ -546,7 +544,7 @@ void CollectorSinkImpl::EvictedLocked(const SpooledBatch& b) {
 
 uint64_t CollectorSinkImpl::PendingLocked() const {
   std::lock_guard lock(q_mu_);
-  return queue_.size() + sealing_ + spooled_ + orphaned_;
+  return queued_ + sealing_ + spooled_ + orphaned_;
 }
 
 CollectorSinkStats CollectorSinkImpl::Stats() const {
@@ -557,8 +555,8 @@ CollectorSinkStats CollectorSinkImpl::Stats() const {
   s.records_emitted = emitted_;
   s.records_recovered = recovered_;
   s.records_acked = acked_;
-  s.records_queued = queue_.size() + sealing_;
-  s.records_pending = queue_.size() + sealing_ + spooled_ + orphaned_;
+  s.records_queued = queued_ + sealing_;
+  s.records_pending = queued_ + sealing_ + spooled_ + orphaned_;
   s.records_dropped_queue_full = dropped_queue_full_;
   s.records_dropped_spool_overflow = dropped_overflow_;
   s.records_dropped_spool_corrupt = dropped_corrupt_;
@@ -598,8 +596,8 @@ bool CollectorSinkImpl::WaitSpooled(std::chrono::milliseconds timeout) {
   for (;;) {
     {
       std::lock_guard lock(q_mu_);
-      if (queue_.empty() && sealing_ == 0) return true;
-      if (!queue_.empty()) flush_requested_ = true;
+      if (queued_ == 0 && sealing_ == 0) return true;
+      if (queued_ != 0) flush_requested_ = true;
     }
     batcher_cv_.notify_one();
     if (flush_cv_.wait_until(acct,
@@ -607,7 +605,7 @@ bool CollectorSinkImpl::WaitSpooled(std::chrono::milliseconds timeout) {
             std::cv_status::timeout &&
         Steady::now() >= deadline) {
       std::lock_guard lock(q_mu_);
-      return queue_.empty() && sealing_ == 0;
+      return queued_ == 0 && sealing_ == 0;
     }
   }
 }

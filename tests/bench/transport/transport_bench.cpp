@@ -1,12 +1,14 @@
 // Transport benchmarks (built, never run by ctest). Agents -> collector over
-// 127.0.0.1 with mutual TLS and default batching, in one process so the
-// numbers include both sides competing for the same cores, as on a
-// collector that also hosts agents' load in a lab. The handler only
-// acknowledges (rules off).
+// 127.0.0.1 with mutual TLS and default batching. The collector runs in
+// this process, the agents in a child process (this binary with
+// --agent-child), both on the same 2 cores. The handler only acknowledges
+// (rules off). Producing the records is part of the agent's CPU.
 //
 //   BM_Throughput/agents:N   events/s from N agents (each its own sink,
-//                            certificate, spool and producer thread);
-//                            counters: events_per_s, cpu_s_per_M_events
+//                            certificate, spool and producer thread, all in
+//                            one child process); counters: events_per_s,
+//                            collector_cpu_s_per_M, agent_cpu_s_per_M
+//                            (getrusage of this process / of the child)
 //   BM_Latency/rate:R        record-to-collector latency (emit -> handler)
 //                            at R events/s from one agent: p50_ms, p99_ms
 //
@@ -14,7 +16,10 @@
 //   (see docs/transport.md for the numbers measured on the 2-core machine).
 
 #include <benchmark/benchmark.h>
+#include <google/protobuf/arena.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +32,8 @@
 #include "agent/export/collector_sink.h"
 #include "collector/ingest/ingest_server.h"
 #include "tests/transport/test_pki.h"
+
+extern char** environ;
 
 namespace {
 
@@ -106,10 +113,17 @@ class AckOnlyHandler : public collector::ingest::BatchHandler {
   std::vector<int64_t> latencies_;
 };
 
+/// Collector side (this process): IngestServer + ack-only handler, and a
+/// certificate per agent for the agent process.
 struct Rig {
   explicit Rig(int agents) {
     collector_cert = pki.Collector();
-    for (int k = 0; k < agents; ++k) certs.push_back(pki.Agent("agent-" + std::to_string(k)));
+    for (int k = 0; k < agents; ++k) {
+      transport::IssueRequest r;
+      r.name = "agent-" + std::to_string(k);
+      r.out_dir = certs.path();
+      (void)pki.ca().Issue(r);
+    }
     collector::ingest::IngestOptions o;
     o.listen = "127.0.0.1:0";
     o.tls = {pki.ca_file(), collector_cert.cert, collector_cert.key, ""};
@@ -117,58 +131,63 @@ struct Rig {
     o.log = [](transport::LogLevel, std::string_view) {};
     server = std::move(*collector::ingest::IngestServer::Start(o, handler));
   }
-  std::unique_ptr<agent::exporter::CollectorSink> Sink(int k) {
-    agent::exporter::CollectorSinkOptions o;
-    o.addresses = {"127.0.0.1:" + std::to_string(server->port())};
-    o.ca_file = pki.ca_file();
-    o.cert_file = certs[static_cast<size_t>(k)].cert;
-    o.key_file = certs[static_cast<size_t>(k)].key;
-    o.spool_directory = (spool.path() / ("a" + std::to_string(k))).string();
-    o.log = [](transport::LogLevel, std::string_view) {};
-    return std::move(*agent::exporter::CollectorSink::Create(o, nullptr));
+  /// Runs the agent side in a child process (its own heap and threads, its
+  /// CPU reported separately) and waits for it. Returns its wall time.
+  double RunAgents(int agents, uint64_t per_agent, double rate) {
+    std::vector<std::string> argv = {"/proc/self/exe",
+                                     "--agent-child",
+                                     "127.0.0.1:" + std::to_string(server->port()),
+                                     pki.ca_file(),
+                                     certs.str(),
+                                     spool.str(),
+                                     std::to_string(agents),
+                                     std::to_string(per_agent),
+                                     std::to_string(rate)};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    auto t0 = std::chrono::steady_clock::now();
+    pid_t pid = 0;
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   testing::TestPki pki;
   testing::TestCert collector_cert;
-  std::vector<testing::TestCert> certs;
+  testing::TempDir certs{"vigil-bench-certs"};
   testing::TempDir spool{"vigil-bench-spool"};
   AckOnlyHandler handler;
   std::unique_ptr<collector::ingest::IngestServer> server;
 };
 
+double ChildCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_CHILDREN, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 void BM_Throughput(benchmark::State& state) {
   const int agents = static_cast<int>(state.range(0));
   const uint64_t per_agent = static_cast<uint64_t>(state.range(1)) / static_cast<uint64_t>(agents);
   Rig rig(agents);
-  std::vector<std::unique_ptr<agent::exporter::CollectorSink>> sinks;
-  for (int k = 0; k < agents; ++k) sinks.push_back(rig.Sink(k));
-  double cpu = 0, wall = 0;
+  double wall = 0, collector_cpu = 0, agent_cpu = 0;
   uint64_t total = 0;
   for (auto _ : state) {
     uint64_t before = rig.handler.records_.load();
-    double cpu0 = CpuSeconds();
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::thread> producers;
-    for (int k = 0; k < agents; ++k) {
-      producers.emplace_back([&, k] {
-        int64_t ts = NowNs();
-        for (uint64_t i = 0; i < per_agent; ++i) {
-          sinks[static_cast<size_t>(k)]->Emit(MakeEvent(i, ts));
-        }
-        sinks[static_cast<size_t>(k)]->Flush(600000);
-      });
-    }
-    for (auto& t : producers) t.join();
-    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    cpu += CpuSeconds() - cpu0;
+    double c0 = CpuSeconds(), a0 = ChildCpuSeconds();
+    wall += rig.RunAgents(agents, per_agent, 0);
+    collector_cpu += CpuSeconds() - c0;
+    agent_cpu += ChildCpuSeconds() - a0;
     total += rig.handler.records_.load() - before;
   }
-  uint64_t dropped = 0;
-  for (auto& s : sinks) dropped += s->Stats().records_dropped_queue_full;
+  double m = static_cast<double>(total) / 1e6;
   state.SetItemsProcessed(static_cast<int64_t>(total));
   state.counters["events_per_s"] = static_cast<double>(total) / wall;
-  state.counters["cpu_s_per_M_events"] = cpu / (static_cast<double>(total) / 1e6);
-  state.counters["queue_full_drops"] = static_cast<double>(dropped);
-  for (auto& s : sinks) s->Shutdown(2s);
+  state.counters["collector_cpu_s_per_M"] = collector_cpu / m;
+  state.counters["agent_cpu_s_per_M"] = agent_cpu / m;
+  state.counters["delivered"] = static_cast<double>(total);
 }
 BENCHMARK(BM_Throughput)
     ->ArgNames({"agents", "events"})
@@ -178,24 +197,50 @@ BENCHMARK(BM_Throughput)
     ->UseRealTime()
     ->Iterations(1);
 
+// Where the CPU goes, per event (single thread, no network): building a
+// record (the producer's cost, not transport's), serializing it into a
+// batch, and parsing a batch on an arena as the collector does.
+void BM_MakeEvent(benchmark::State& state) {
+  uint64_t i = 0;
+  int64_t ts = NowNs();
+  for (auto _ : state) benchmark::DoNotOptimize(MakeEvent(i++, ts));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MakeEvent);
+
+void BM_SerializeEvent(benchmark::State& state) {
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 1000; ++i) events.push_back(MakeEvent(static_cast<uint64_t>(i), NowNs()));
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    for (const auto& e : events) e.AppendToString(&out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+  state.counters["bytes_per_event"] = static_cast<double>(out.size()) / 1000.0;
+}
+BENCHMARK(BM_SerializeEvent);
+
+void BM_ParseBatchOnArena(benchmark::State& state) {
+  v1::EventBatch batch;
+  batch.set_sequence(1);
+  for (int i = 0; i < 1000; ++i) *batch.add_events() = MakeEvent(static_cast<uint64_t>(i), NowNs());
+  std::string wire = batch.SerializeAsString();
+  for (auto _ : state) {
+    google::protobuf::Arena arena;
+    auto* b = google::protobuf::Arena::CreateMessage<v1::EventBatch>(&arena);
+    benchmark::DoNotOptimize(b->ParseFromString(wire));
+  }
+  state.SetItemsProcessed(state.iterations() * 1000);
+}
+BENCHMARK(BM_ParseBatchOnArena);
+
 void BM_Latency(benchmark::State& state) {
   const double rate = static_cast<double>(state.range(0));
-  const auto duration = std::chrono::seconds(5);
   Rig rig(1);
   rig.handler.sample_latency_ = true;
-  auto sink = rig.Sink(0);
-  for (auto _ : state) {
-    auto t0 = std::chrono::steady_clock::now();
-    uint64_t i = 0;
-    while (std::chrono::steady_clock::now() - t0 < duration) {
-      // Emit in small bursts at the target rate; each record carries its
-      // emit time, the handler subtracts it from the receive time.
-      auto due = t0 + std::chrono::duration<double>(static_cast<double>(i) / rate);
-      std::this_thread::sleep_until(due);
-      for (int b = 0; b < 100; ++b, ++i) sink->Emit(MakeEvent(i, NowNs()));
-    }
-    sink->Flush(60000);
-  }
+  for (auto _ : state) rig.RunAgents(1, static_cast<uint64_t>(rate * 5), rate);  // 5 s
   std::vector<int64_t> l;
   {
     std::lock_guard lock(rig.handler.mu_);
@@ -209,7 +254,6 @@ void BM_Latency(benchmark::State& state) {
   state.counters["p99_ms"] = pct(0.99);
   state.counters["max_ms"] = pct(1.0);
   state.counters["samples"] = static_cast<double>(l.size());
-  sink->Shutdown(2s);
 }
 BENCHMARK(BM_Latency)
     ->ArgName("rate")
@@ -218,6 +262,62 @@ BENCHMARK(BM_Latency)
     ->UseRealTime()
     ->Iterations(1);
 
+/// The agent side: K sinks, one producer thread each, as fast as possible
+/// (rate 0) or at `rate` events/s per agent; exits once all is acknowledged.
+int AgentChild(char** argv) {
+  std::string address = argv[2], ca = argv[3], certs = argv[4], spool = argv[5];
+  int agents = std::stoi(argv[6]);
+  uint64_t per_agent = std::stoull(argv[7]);
+  double rate = std::stod(argv[8]);
+  std::vector<std::unique_ptr<agent::exporter::CollectorSink>> sinks;
+  for (int k = 0; k < agents; ++k) {
+    agent::exporter::CollectorSinkOptions o;
+    o.addresses = {address};
+    o.ca_file = ca;
+    o.cert_file = certs + "/agent-" + std::to_string(k) + ".crt";
+    o.key_file = certs + "/agent-" + std::to_string(k) + ".key";
+    o.spool_directory = spool + "/a" + std::to_string(k);
+    o.log = [](transport::LogLevel, std::string_view) {};
+    auto sink = agent::exporter::CollectorSink::Create(o, nullptr);
+    if (!sink) {
+      std::fprintf(stderr, "bench agent: %s\n", sink.error().c_str());
+      return 3;
+    }
+    sinks.push_back(std::move(*sink));
+  }
+  std::vector<std::thread> producers;
+  for (int k = 0; k < agents; ++k) {
+    producers.emplace_back([&, k] {
+      auto& sink = *sinks[static_cast<size_t>(k)];
+      auto t0 = std::chrono::steady_clock::now();
+      for (uint64_t i = 0; i < per_agent; ++i) {
+        if (rate > 0 && i % 100 == 0) {
+          std::this_thread::sleep_until(
+              t0 + std::chrono::duration<double>(static_cast<double>(i) / rate));
+        }
+        sink.Emit(MakeEvent(i, NowNs()));
+      }
+      sink.Flush(600000);
+    });
+  }
+  for (auto& t : producers) t.join();
+  uint64_t dropped = 0;
+  for (auto& s : sinks) {
+    auto st = s->Stats();
+    dropped += st.records_dropped_queue_full;
+    s->Shutdown(2s);
+  }
+  std::fprintf(stderr, "bench agent: %llu records dropped (queue full)\n",
+               static_cast<unsigned long long>(dropped));
+  return 0;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc >= 9 && std::string(argv[1]) == "--agent-child") return AgentChild(argv);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
