@@ -603,7 +603,10 @@ class DocReader {
       const std::string key = it->first.Scalar();
       if (key == "condition") {
         if (it->second.IsSequence()) {
-          for (const auto& c : it->second) {
+          // Copy the node: a range-for over `it->second` would iterate a
+          // member of a temporary yaml-cpp proxy.
+          const YAML::Node conditions = it->second;
+          for (const auto& c : conditions) {
             if (c.IsScalar())
               det.conditions.push_back({c.Scalar(), PosOf(c)});
             else
@@ -757,7 +760,8 @@ class DocReader {
             Error("bad_type", "'events' must be a list", PosOf(it->second));
             continue;
           }
-          for (const auto& e : it->second) {
+          const YAML::Node events = it->second;  // a copy, see ReadDetection
+          for (const auto& e : events) {
             if (auto ev = ReadTestEvent(e)) tc.events.push_back(std::move(*ev));
           }
           has_events = true;
@@ -869,7 +873,8 @@ class DocReader {
             continue;
           }
           auto& per_rule = c.aliases[ai->first.Scalar()];
-          for (auto ri = ai->second.begin(); ri != ai->second.end(); ++ri) {
+          const YAML::Node rules = ai->second;  // a copy, see ReadDetection
+          for (auto ri = rules.begin(); ri != rules.end(); ++ri) {
             per_rule[ri->first.Scalar()] = Named{ri->second.Scalar(), PosOf(ri->second)};
           }
         }
@@ -1008,7 +1013,15 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
       }
       continue;  // ',' inside a plain scalar outside flow context is text
     }
-    if (word == Word::kProperty) continue;
+    if (word == Word::kProperty) {
+      // Anchor, alias and tag names end at flow indicators.
+      if (c == ',' || c == '[' || c == ']' || c == '{' || c == '}') {
+        prev = 'p';
+        word = Word::kNone;
+        --i;
+      }
+      continue;
+    }
     // The start of a token.
     if (c == ',') {
       if (depth == 0 && prev != 's') return CommaHazard{line, static_cast<int>(i - line_start) + 1};
