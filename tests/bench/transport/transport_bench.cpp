@@ -146,12 +146,29 @@ struct Rig {
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    auto t0 = std::chrono::steady_clock::now();
+    // The child reports the time from its first record to the last
+    // acknowledgement (sink creation, certificate loading and connecting
+    // are not throughput); stdout is a pipe for that one line.
+    int fds[2];
+    if (::pipe(fds) != 0) return -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
     pid_t pid = 0;
-    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+    int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(fds[1]);
+    if (rc != 0) return -1;
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto at = out.find("ELAPSED ");
+    return at == std::string::npos ? -1 : std::stod(out.substr(at + 8));
   }
   testing::TestPki pki;
   testing::TestCert collector_cert;
@@ -285,15 +302,20 @@ int AgentChild(char** argv) {
     }
     sinks.push_back(std::move(*sink));
   }
+  // Wait until every sink is connected, so the clock measures streaming.
+  for (auto& s : sinks) {
+    for (int i = 0; i < 1000 && !s->Stats().connected; ++i) std::this_thread::sleep_for(10ms);
+  }
+  auto t0 = std::chrono::steady_clock::now();
   std::vector<std::thread> producers;
   for (int k = 0; k < agents; ++k) {
     producers.emplace_back([&, k] {
       auto& sink = *sinks[static_cast<size_t>(k)];
-      auto t0 = std::chrono::steady_clock::now();
+      auto start = std::chrono::steady_clock::now();
       for (uint64_t i = 0; i < per_agent; ++i) {
         if (rate > 0 && i % 100 == 0) {
           std::this_thread::sleep_until(
-              t0 + std::chrono::duration<double>(static_cast<double>(i) / rate));
+              start + std::chrono::duration<double>(static_cast<double>(i) / rate));
         }
         sink.Emit(MakeEvent(i, NowNs()));
       }
@@ -301,6 +323,9 @@ int AgentChild(char** argv) {
     });
   }
   for (auto& t : producers) t.join();
+  std::printf("ELAPSED %.6f\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::fflush(stdout);
   uint64_t dropped = 0;
   for (auto& s : sinks) {
     auto st = s->Stats();
