@@ -22,7 +22,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -31,6 +33,7 @@
 
 #include "agent/export/sequence_store.h"
 #include "agent/export/spool.h"
+#include "agent/export/spool_frame.h"
 #include "transport/channel.h"
 #include "transport/credentials.h"
 #include "transport/tls_files.h"
@@ -157,6 +160,9 @@ class CollectorSinkImpl final : public CollectorSink {
   void AddLossLocked(v1::LossReason reason, uint64_t first_seq, uint64_t last_seq, uint64_t batches,
                      uint64_t records, int64_t start_ns, int64_t end_ns);
   void EvictedLocked(const SpooledBatch& b);
+  void ConfirmLossesLocked(uint64_t acked_sequence);
+  void PersistLosses();
+  void LoadLosses();
   uint64_t PendingLocked() const;  // also takes q_mu_
 
   // Sender.
@@ -215,7 +221,16 @@ class CollectorSinkImpl final : public CollectorSink {
   uint64_t last_sealed_ = 0;
   std::map<uint64_t, InFlight> inflight_;
   uint64_t inflight_bytes_ = 0;
-  std::deque<v1::LossReport> losses_;
+  // Loss reports not yet confirmed by the collector, oldest first; the sent
+  // ones are a prefix. Persisted in <spool>/losses so a restart does not
+  // forget a loss the collector has not heard of.
+  struct PendingLoss {
+    v1::LossReport report;
+    bool sent = false;
+    uint64_t sent_after = 0;  // last batch sent before it: a higher ack confirms it
+  };
+  std::deque<PendingLoss> losses_;
+  bool losses_dirty_ = false;
   uint64_t loss_reports_sent_ = 0;
   uint64_t connects_ = 0, connect_failures_ = 0, auth_rejections_ = 0, ack_timeouts_ = 0;
   bool connected_ = false;
@@ -277,6 +292,7 @@ std::expected<void, std::string> CollectorSinkImpl::Init() {
   seq_ = std::move(*seq);
 
   std::lock_guard lock(acct_mu_);
+  LoadLosses();
   last_sealed_ = seq_->last_assigned();
   spooled_ = rec.records;
   recovered_ = rec.records;
@@ -418,6 +434,7 @@ void CollectorSinkImpl::BatcherLoop() {
       }
     }
     if (chunk.records > 0) SealChunk(std::move(chunk));
+    PersistLosses();
     auto now = Steady::now();
     if (now - last_sync >= opt_.spool_fsync_interval) {
       spool_->Sync();
@@ -486,8 +503,9 @@ void CollectorSinkImpl::AddLossLocked(v1::LossReason reason, uint64_t first_seq,
                                       int64_t end_ns) {
   // Coalesce consecutive losses of one kind into one report: an overflow
   // evicts many batches at once, and the collector wants ranges.
-  if (!losses_.empty()) {
-    v1::LossReport& prev = losses_.back();
+  losses_dirty_ = true;
+  if (!losses_.empty() && !losses_.back().sent) {
+    v1::LossReport& prev = losses_.back().report;
     bool contiguous =
         first_seq != 0 && prev.last_sequence() != 0 && prev.last_sequence() + 1 == first_seq;
     bool unsequenced = first_seq == 0 && prev.first_sequence() == 0;
@@ -522,7 +540,7 @@ void CollectorSinkImpl::AddLossLocked(v1::LossReason reason, uint64_t first_seq,
   if (start_ns != 0) SetTimestamp(r.mutable_window_start(), start_ns);
   if (end_ns != 0) SetTimestamp(r.mutable_window_end(), end_ns);
   SetTimestamp(r.mutable_occurred_at(), NowNs());
-  losses_.push_back(std::move(r));
+  losses_.push_back(PendingLoss{std::move(r)});
   sender_cv_.notify_all();
 }
 
@@ -579,6 +597,7 @@ CollectorSinkStats CollectorSinkImpl::Stats() const {
   s.last_acked_sequence = last_acked_;
   s.last_sequence = last_sealed_;
   s.loss_reports_sent = loss_reports_sent_;
+  s.loss_reports_pending = losses_.size();
   s.cert_not_after_ns = cert_not_after_ns_;
   return s;
 }
@@ -639,6 +658,7 @@ void CollectorSinkImpl::Shutdown(std::chrono::milliseconds timeout) {
   }
   sender_cv_.notify_all();
   if (sender_.joinable()) sender_.join();
+  PersistLosses();
   if (spool_) spool_->Sync();
   if (seq_) seq_->MarkClean();
 }
@@ -761,7 +781,61 @@ void CollectorSinkImpl::ApplyAck(uint64_t sequence) {
     it = inflight_.erase(it);
   }
   last_acked_ = std::max(last_acked_, sequence);
+  ConfirmLossesLocked(sequence);
   flush_cv_.notify_all();
+}
+
+void CollectorSinkImpl::ConfirmLossesLocked(uint64_t acked_sequence) {
+  // The stream is ordered and the collector handles a LossReport as it
+  // reads it: an ack for a batch sent after the report proves it arrived.
+  while (!losses_.empty() && losses_.front().sent && losses_.front().sent_after < acked_sequence) {
+    losses_.pop_front();
+    losses_dirty_ = true;
+  }
+}
+
+void CollectorSinkImpl::PersistLosses() {
+  std::string data;
+  {
+    std::lock_guard lock(acct_mu_);
+    if (!losses_dirty_) return;
+    losses_dirty_ = false;
+    for (const auto& l : losses_) {
+      std::string bytes = l.report.SerializeAsString();
+      uint32_t len = static_cast<uint32_t>(bytes.size());
+      uint32_t crc = Crc32c(bytes.data(), bytes.size());
+      data.append(reinterpret_cast<const char*>(&len), 4);
+      data.append(reinterpret_cast<const char*>(&crc), 4);
+      data.append(bytes);
+    }
+  }
+  // Not synced: survives a killed agent; a power loss may forget reports,
+  // which the collector still sees as sequence gaps.
+  std::string path = opt_.spool_directory + "/losses";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out) return;
+  }
+  ::rename(tmp.c_str(), path.c_str());
+}
+
+void CollectorSinkImpl::LoadLosses() {
+  std::ifstream in(opt_.spool_directory + "/losses", std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = 0;
+  while (at + 8 <= data.size()) {
+    uint32_t len, crc;
+    std::memcpy(&len, data.data() + at, 4);
+    std::memcpy(&crc, data.data() + at + 4, 4);
+    if (at + 8 + len > data.size() || Crc32c(data.data() + at + 8, len) != crc) break;
+    v1::LossReport r;
+    if (r.ParseFromArray(data.data() + at + 8, static_cast<int>(len))) {
+      losses_.push_back(PendingLoss{std::move(r)});
+    }
+    at += 8 + len;
+  }
 }
 
 CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& address,
@@ -868,12 +942,19 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
         std::lock_guard lock(acct_mu_);
         ack = stream_acked_;
         broken = read_done_;
-        losses.assign(losses_.begin(), losses_.end());
+        // Marked sent before writing: the batcher no longer merges into them.
+        for (auto& l : losses_) {
+          if (l.sent) continue;
+          l.sent = true;
+          l.sent_after = last_sent;
+          losses.push_back(l.report);
+        }
       }
       if (ack > applied_ack) {
         ApplyAck(ack);
         applied_ack = ack;
       }
+      PersistLosses();
       if (broken) break;
       {
         std::lock_guard lock(acct_mu_);
@@ -887,7 +968,6 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
         *m.mutable_loss_report() = r;
         if (!(ok = stream->Write(MessageBuffer(m)))) break;
         std::lock_guard lock(acct_mu_);
-        losses_.pop_front();
         ++loss_reports_sent_;
       }
       if (!ok) break;
@@ -931,7 +1011,7 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
         bool window_open = inflight_.size() < opt_.max_inflight_batches &&
                            inflight_bytes_ < opt_.max_inflight_bytes;
         return (sealed_counter_ != seen && window_open) || stream_acked_ > applied_ack ||
-               read_done_ || !losses_.empty() || sender_stop_;
+               read_done_ || (!losses_.empty() && !losses_.back().sent) || sender_stop_;
       });
     }
   }
@@ -987,6 +1067,16 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     }
     inflight_.clear();
     inflight_bytes_ = 0;
+    // A stream the collector closed with OK read everything we sent; any
+    // other ending leaves sent reports unconfirmed: send them again.
+    for (auto& l : losses_) {
+      if (!l.sent) break;
+      if (!status.ok()) l.sent = false;
+    }
+    if (status.ok()) {
+      while (!losses_.empty() && losses_.front().sent) losses_.pop_front();
+    }
+    losses_dirty_ = true;
     if (sender_stop_ && (graceful || StopDeadlinePassed())) end = SessionEnd::kStopped;
   }
   if (*welcomed) {

@@ -88,10 +88,11 @@ struct CollectorSinkStats {
   uint64_t batches_dropped_spool_corrupt = 0;
   uint64_t batches_inflight = 0;
   uint64_t loss_reports_sent = 0;
-  uint64_t auth_rejections = 0;   ///< the collector refused our certificate/identity
-  uint64_t ack_timeouts = 0;      ///< streams dropped because acks stopped
-  uint64_t last_sequence = 0;     ///< highest sequence sealed
-  int64_t cert_not_after_ns = 0;  ///< our client certificate (0 in plaintext mode)
+  uint64_t loss_reports_pending = 0;  ///< not yet confirmed by the collector (persisted)
+  uint64_t auth_rejections = 0;       ///< the collector refused our certificate/identity
+  uint64_t ack_timeouts = 0;          ///< streams dropped because acks stopped
+  uint64_t last_sequence = 0;         ///< highest sequence sealed
+  int64_t cert_not_after_ns = 0;      ///< our client certificate (0 in plaintext mode)
 };
 
 class CollectorSink : public RecordSink {

@@ -249,6 +249,33 @@ TEST_F(CollectorSinkTest, SpoolOverflowIsCountedAndReportedToTheCollector) {
   EXPECT_TRUE(got.count("r19999"));
 }
 
+TEST_F(CollectorSinkTest, LossReportsSurviveAnAgentRestart) {
+  int port = DeadPort();
+  auto o = Options(port);
+  o.spool_max_bytes = 256 << 10;
+  uint64_t dropped = 0;
+  {
+    Create(o);
+    Emit(0, 20000);
+    ASSERT_TRUE(sink_->WaitSpooled(20s));
+    dropped = sink_->Stats().records_dropped_spool_overflow;
+    EXPECT_GT(dropped, 0u);
+    EXPECT_GT(sink_->Stats().loss_reports_pending, 0u);
+    sink_->Shutdown(0ms);
+    sink_.reset();
+  }
+  StartServer(port);
+  Create(o);
+  ASSERT_TRUE(sink_->Flush(20000));
+  ASSERT_TRUE(Eventually([&] {
+    uint64_t reported = 0;
+    for (const auto& r : handler_.Agent("agent-a").loss_reports) reported += r.records();
+    return reported == dropped;
+  })) << "the collector must learn of losses that happened before the restart";
+  ASSERT_TRUE(Eventually([&] { return sink_->Stats().loss_reports_pending == 0; }));
+  EXPECT_EQ(handler_.Agent("agent-a").records + dropped, 20000u);
+}
+
 TEST_F(CollectorSinkTest, AFullQueueDropsCountsAndReports) {
   StartServer();
   auto o = Options(port_);
