@@ -63,6 +63,10 @@ std::expected<TlsMaterial, std::vector<TransportError>> LoadTlsMaterial(const Tl
           Err(TransportError::Code::kInvalidPem, files.ca, "no PEM certificate found"));
     }
     for (auto& ca : cas) {
+      auto ca_end = ossl::ToTimePoint(X509_get0_notAfter(ca.get()));
+      if (m.ca_not_after == std::chrono::system_clock::time_point{} || ca_end < m.ca_not_after) {
+        m.ca_not_after = ca_end;
+      }
       if (X509_check_ca(ca.get()) == 0) {
         errors.push_back(Err(TransportError::Code::kNotACa, files.ca,
                              "certificate '" + ossl::CommonName(ca.get()) +

@@ -27,6 +27,8 @@ struct TlsMaterial {
   /// certificate-expiry metric).
   std::string common_name;
   std::chrono::system_clock::time_point not_before, not_after;
+  /// The earliest notAfter among the CA certificates (the trust ends then).
+  std::chrono::system_clock::time_point ca_not_after;
   /// Non-fatal findings (key readable by others, certificate close to
   /// expiry): the caller logs them.
   std::vector<std::string> warnings;

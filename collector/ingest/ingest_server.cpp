@@ -779,6 +779,7 @@ std::expected<std::unique_ptr<IngestServer>, std::string> IngestServer::Start(
     impl->tls.enabled = true;
     impl->tls.server_common_name = material->common_name;
     impl->tls.server_cert_not_after_ns = ToNs(material->not_after);
+    impl->tls.ca_cert_not_after_ns = ToNs(material->ca_not_after);
   }
   impl->core = core;
   impl->service = std::make_unique<IngestServiceImpl>(core);

@@ -62,7 +62,8 @@ struct TlsStatus {
   bool enabled = false;
   std::string server_common_name;
   int64_t server_cert_not_after_ns = 0;
-  int64_t crl_next_update_ns = 0;  ///< 0 = no CRL configured
+  int64_t ca_cert_not_after_ns = 0;  ///< earliest notAfter in tls.ca
+  int64_t crl_next_update_ns = 0;    ///< 0 = no CRL configured
 };
 
 class IngestServer {

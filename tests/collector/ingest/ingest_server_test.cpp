@@ -560,7 +560,42 @@ TEST_F(IngestServerTest, TlsStatusExposesCertificateAndCrlExpiry) {
   EXPECT_TRUE(t.enabled);
   EXPECT_EQ(t.server_common_name, "collector-test");
   EXPECT_GT(t.server_cert_not_after_ns, NowNs());
+  EXPECT_GT(t.ca_cert_not_after_ns, t.server_cert_not_after_ns);  // CA: 10 years
   EXPECT_GT(t.crl_next_update_ns, NowNs());
+}
+
+TEST_F(IngestServerTest, PlaintextModeTakesTheClaimedHostNameAndWarns) {
+  IngestOptions o;
+  o.listen = "127.0.0.1:0";
+  o.insecure_plaintext = true;
+  o.agents = {{"lab-box", "Lab", ""}};
+  std::vector<std::string> logs;
+  std::mutex mu;
+  o.log = [&](transport::LogLevel level, std::string_view m) {
+    std::lock_guard lock(mu);
+    if (level == transport::LogLevel::kWarning) logs.emplace_back(m);
+  };
+  auto s = IngestServer::Start(o, handler_);
+  ASSERT_TRUE(s.has_value()) << s.error();
+  {
+    RawAgent agent((*s)->port(), grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(agent.Hello(1, 0, "lab-box"));
+    auto w = agent.ReadWelcome();
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->agent_id(), "lab-box");
+    EXPECT_EQ(w->agency(), "Lab");
+    agent.Finish();
+  }
+  {
+    RawAgent stranger((*s)->port(), grpc::InsecureChannelCredentials());
+    stranger.Hello(1, 0, "elsewhere");
+    EXPECT_EQ(stranger.Drain().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_FALSE((*s)->Tls().enabled);
+  (*s)->Shutdown();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(logs.empty());
+  EXPECT_NE(logs.front().find("insecure_plaintext"), std::string::npos);
 }
 
 TEST(ClockOffsetEstimatorTest, TakesTheLargestSampleOfTheWindow) {
