@@ -46,6 +46,13 @@ class AnalyzerContext {
   /// through an HTTP CONNECT proxy, as Zeek reports `http,ssl`): add it to
   /// the flow's services. Contexts that do not track nesting may ignore it.
   virtual void AddService(std::string_view service) { (void)service; }
+  /// The protocol shows that the port heuristics chose the wrong originator
+  /// (e.g. the first DNS message is a response sent by the originator, where
+  /// Zeek's DNS analyzer flips the connection): swap originator and
+  /// responder, as Zeek's Connection::FlipRoles(). Directions of later calls
+  /// follow the new roles; records emitted afterwards carry the new id.
+  /// Contexts that do not own a connection may ignore it.
+  virtual void FlipRoles() {}
 };
 
 class Analyzer {

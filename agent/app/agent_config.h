@@ -38,7 +38,7 @@ struct FlowTimeoutsConfig {
 
 struct FlowConfig {
   uint32_t max_flows = 500000;
-  bool include_vlan_in_key = true;
+  bool include_vlan_in_key = false;
   FlowTimeoutsConfig timeouts;
 };
 

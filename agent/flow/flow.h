@@ -102,6 +102,8 @@ class FlowAnalyzerContext final : public analyzers::AnalyzerContext {
   FlowAnalyzerContext(FlowTable& table, uint32_t index) : table_(table), index_(index) {}
   void EmitRecord(vigil::v1::Event&& event) override;
   void Anomaly(std::string_view name) override;
+  void AddService(std::string_view service) override;
+  void FlipRoles() override;
 
  private:
   FlowTable& table_;
@@ -157,7 +159,10 @@ struct Flow {
   uint8_t timer_class = static_cast<uint8_t>(TimerClass::kCount);
   uint8_t orig_side = 0;
   uint8_t history_len = 0;
-  char history[15] = {};
+  char history[11] = {};  ///< first letters; the rest in FlowExt::history_more
+  /// VLAN tags (outer, inner) of the first packet, as Zeek's vlan-logging
+  /// reports them; part of the key only with include_vlan_in_key.
+  uint16_t vlan[2] = {0, 0};
   uint16_t flags = 0;
   FlowExt* ext = nullptr;
   union {

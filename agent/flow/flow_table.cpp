@@ -125,6 +125,12 @@ void FlowAnalyzerContext::EmitRecord(vigil::v1::Event&& event) {
 
 void FlowAnalyzerContext::Anomaly(std::string_view name) { table_.AnalyzerAnomaly(name); }
 
+void FlowAnalyzerContext::AddService(std::string_view service) {
+  table_.AddService(table_.At(index_), service);
+}
+
+void FlowAnalyzerContext::FlipRoles() { table_.FlipRoles(table_.At(index_)); }
+
 FlowTable::FlowTable(const FlowTableOptions& options, exporter::RecordSink& sink,
                      AnalyzerFactory analyzers)
     : options_(options),
@@ -422,14 +428,13 @@ uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const deco
     ++stats_.packets_without_flow;  // IPv6 "no next header": nothing to track
     return kNil;
   }
-  uint16_t vlan0 = 0, vlan1 = 0;
-  if (options_.include_vlan_in_key) {
-    if (packet.vlan_count > 0) vlan0 = packet.vlans[0];
-    if (packet.vlan_count > 1) vlan1 = packet.vlans[1];
-  }
+  const uint16_t vlan0 = packet.vlan_count > 0 ? packet.vlans[0] : 0;
+  const uint16_t vlan1 = packet.vlan_count > 1 ? packet.vlans[1] : 0;
   bool src_first = true;
-  const FlowKey key =
-      MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan0, vlan1, &src_first);
+  // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
+  const bool vlan_key = options_.include_vlan_in_key;
+  const FlowKey key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way,
+                              vlan_key ? vlan0 : 0, vlan_key ? vlan1 : 0, &src_first);
   const int side = src_first ? 0 : 1;
   const uint64_t hash = HashKey(key, options_.seed);
   const int64_t ts = packet.ts_ns;
@@ -440,7 +445,11 @@ uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const deco
     ++stats_.flows_reused;
     index = kNil;
   }
-  if (index == kNil) index = Create(key, hash, layer, side, ts);
+  if (index == kNil) {
+    index = Create(key, hash, layer, side, ts);
+    At(index).vlan[0] = vlan0;
+    At(index).vlan[1] = vlan1;
+  }
   Flow& f = At(index);
 
   if (parent != nullptr && f.Ext().last_parent_id != parent->id) {
@@ -586,8 +595,8 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
     rec->set_conn_state(vigil::v1::CONN_STATE_OTH);
   }
   rec->set_history(HistoryString(f));
-  if (f.key.vlan[0] != 0) rec->add_vlans(f.key.vlan[0]);
-  if (f.key.vlan[1] != 0) rec->add_vlans(f.key.vlan[1]);
+  if (f.vlan[0] != 0) rec->add_vlans(f.vlan[0]);
+  if (f.vlan[1] != 0) rec->add_vlans(f.vlan[1]);
 
   CommunityIdTuple tuple;
   tuple.saddr = AddrSpan(f.key.addr[o], ipv6);
@@ -663,19 +672,18 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
 void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t ts) {
   if (f.ext == nullptr || f.ext->analyzers.empty()) return;
   FlowExt& ext = *f.ext;
-  const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   for (size_t i = 0; i < ext.analyzers.size();) {
     if (ext.analyzer_state[i] & kAnalyzerGaveUp) {
       ++i;
       continue;
     }
+    // Per call: an analyzer may have flipped the roles (FlipRoles()).
+    const auto dir =
+        side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
     const analyzers::Verdict v = ext.analyzers[i]->OnData(dir, data, ts);
     if (v == analyzers::Verdict::kRecognized) {
       ext.analyzer_state[i] |= kAnalyzerRecognized;
-      const std::string_view service = ext.analyzers[i]->Service();
-      if (std::find(ext.services.begin(), ext.services.end(), service) == ext.services.end()) {
-        ext.services.emplace_back(service);
-      }
+      AddService(f, ext.analyzers[i]->Service());
     } else if (v == analyzers::Verdict::kGiveUp) {
       if (ext.analyzer_state[i] & kAnalyzerRecognized) {
         // Keep it: it may still have records to flush at the end.
@@ -687,6 +695,22 @@ void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t t
       }
     }
     ++i;
+  }
+}
+
+void FlowTable::AddService(Flow& f, std::string_view service) {
+  FlowExt& ext = f.Ext();
+  if (std::find(ext.services.begin(), ext.services.end(), service) == ext.services.end()) {
+    ext.services.emplace_back(service);
+  }
+}
+
+void FlowTable::FlipRoles(Flow& f) {
+  if (f.key.proto == kProtoTcp) {
+    TcpTracker::Flip(f);
+  } else {
+    f.orig_side ^= 1;
+    AddHistory(f, '^');
   }
 }
 
@@ -734,6 +758,10 @@ void FlowTable::EndOfData(Flow& f, uint32_t index, int side) {
 }
 
 bool FlowTable::KeepsStreamData(const Flow& f) const {
+  // Before the first in-order payload nobody knows yet whether an analyzer
+  // will want the stream: keep reordered bytes (bounded by max_ooo_bytes)
+  // rather than lose the start of a stream whose first segment came late.
+  if (!f.Has(flow_flags::kAnalyzersChecked)) return static_cast<bool>(analyzer_factory_);
   if (f.ext == nullptr) return false;
   for (uint8_t s : f.ext->analyzer_state) {
     if (!(s & kAnalyzerGaveUp)) return true;

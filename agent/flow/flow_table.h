@@ -53,7 +53,7 @@ struct FlowTimeouts {
 
 struct FlowTableOptions {
   uint32_t max_flows = 500000;
-  bool include_vlan_in_key = true;
+  bool include_vlan_in_key = false;
   FlowTimeouts timeouts;
   /// Seeds uids (and the hash index). Production: random at start; tests: fixed.
   uint64_t seed = 0;
@@ -157,6 +157,8 @@ class FlowTable final : private StreamEvents {
   void EnsureAnalyzers(Flow& flow, uint32_t index, int side, std::span<const uint8_t> payload);
   void Feed(Flow& flow, int side, std::span<const uint8_t> data, int64_t ts);
   void EmitFromAnalyzer(uint32_t index, vigil::v1::Event&& event);
+  void AddService(Flow& flow, std::string_view service);
+  void FlipRoles(Flow& flow);
   void AnalyzerAnomaly(std::string_view name);
 
   // StreamEvents (TCP stream for analyzers).

@@ -56,7 +56,7 @@ Verdict DnsAnalyzer::Status() {
 Verdict DnsAnalyzer::OnData(Direction dir, std::span<const uint8_t> data, int64_t ts_ns) {
   if (gave_up_) return Verdict::kGiveUp;
   if (tcp_) return FeedTcp(dir, data, ts_ns);
-  HandleMessage(data, ts_ns);
+  HandleMessage(dir, data, ts_ns);
   return Status();
 }
 
@@ -69,7 +69,7 @@ Verdict DnsAnalyzer::FeedTcp(Direction dir, std::span<const uint8_t> data, int64
       if (data.size() >= kTcpLengthPrefix) {
         const size_t len = (size_t{data[0]} << 8) | data[1];
         if (data.size() >= kTcpLengthPrefix + len) {
-          HandleMessage(data.subspan(kTcpLengthPrefix, len), ts_ns);
+          HandleMessage(dir, data.subspan(kTcpLengthPrefix, len), ts_ns);
           data = data.subspan(kTcpLengthPrefix + len);
           continue;
         }
@@ -88,14 +88,23 @@ Verdict DnsAnalyzer::FeedTcp(Direction dir, std::span<const uint8_t> data, int64
     if (side.partial.size() < kTcpLengthPrefix) continue;
     const size_t total = kTcpLengthPrefix + ((size_t{side.partial[0]} << 8) | side.partial[1]);
     if (side.partial.size() == total) {
-      HandleMessage(std::span<const uint8_t>(side.partial).subspan(kTcpLengthPrefix), ts_ns);
+      HandleMessage(dir, std::span<const uint8_t>(side.partial).subspan(kTcpLengthPrefix), ts_ns);
       side.partial.clear();
     }
   }
   return Status();
 }
 
-bool DnsAnalyzer::HandleMessage(std::span<const uint8_t> bytes, int64_t ts_ns) {
+bool DnsAnalyzer::HandleMessage(Direction dir, std::span<const uint8_t> bytes, int64_t ts_ns) {
+  if (first_message_ && bytes.size() >= kHeaderSize) {
+    // Zeek's DNS_Interpreter: when the first message of a connection is a
+    // response sent by the originator (both ports 53, or the query was not
+    // captured), the roles were guessed wrong; flip them, except towards a
+    // multicast responder where anyone may answer.
+    first_message_ = false;
+    const bool qr = (bytes[2] & 0x80) != 0;
+    if (qr && dir == Direction::kOrig && !multicast_) ctx_.FlipRoles();
+  }
   // The scratch message is reused, but a huge response must not pin its
   // memory for the rest of a long-lived flow.
   constexpr size_t kKeptAnswers = 16;

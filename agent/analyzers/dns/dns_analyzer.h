@@ -61,8 +61,9 @@ class DnsAnalyzer final : public Analyzer {
   };
 
   Verdict FeedTcp(Direction dir, std::span<const uint8_t> data, int64_t ts_ns);
-  // Parses and accounts one message; false if it was not valid DNS.
-  bool HandleMessage(std::span<const uint8_t> bytes, int64_t ts_ns);
+  // Parses and accounts one message sent from `dir`; false if it was not
+  // valid DNS.
+  bool HandleMessage(Direction dir, std::span<const uint8_t> bytes, int64_t ts_ns);
   void ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns);
   void Emit(Pending&& p);
   void EnqueueBounded(std::vector<Pending>& queue, Pending&& p);
@@ -75,6 +76,7 @@ class DnsAnalyzer final : public Analyzer {
   bool recognized_ = false;
   bool reported_recognized_ = false;
   bool gave_up_ = false;
+  bool first_message_ = true;       // no message with a full header seen yet
   Message scratch_;                 // reused across messages: keeps its capacity
   std::vector<Pending> queries_;    // waiting for a response, oldest first
   std::vector<Pending> replies_;    // responses that arrived before any query

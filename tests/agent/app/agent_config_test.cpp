@@ -52,7 +52,7 @@ TEST(AgentConfig, EveryKeyMapsToItsField) {
       promiscuous: false
 flow:
   max_flows: 1000
-  include_vlan_in_key: false
+  include_vlan_in_key: true
   timeouts: {tcp_idle: 2h, tcp_handshake: 500ms, tcp_closed: 1s, udp_idle: 30s, icmp_idle: 10s, other_idle: 5m, active: 0s}
 analyzers: {dns: false, tls: true, http: false}
 collector:
@@ -77,7 +77,7 @@ log: {level: debug}
   EXPECT_EQ(i.buffer_size, 512u * 1024);
   EXPECT_FALSE(i.promiscuous);
   EXPECT_EQ(cfg->flow.max_flows, 1000u);
-  EXPECT_FALSE(cfg->flow.include_vlan_in_key);
+  EXPECT_TRUE(cfg->flow.include_vlan_in_key);  // the default is false, as Zeek
   EXPECT_EQ(cfg->flow.timeouts.tcp_idle, milliseconds(2 * 3600 * 1000));
   EXPECT_EQ(cfg->flow.timeouts.tcp_handshake, milliseconds(500));
   EXPECT_EQ(cfg->flow.timeouts.other_idle, milliseconds(300000));

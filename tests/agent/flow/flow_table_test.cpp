@@ -422,6 +422,11 @@ TEST(FlowLifecycle, InterimRecordsAddUpToTheTotals) {
 
 // ---- VLANs, ICMP, tunnels ----------------------------------------------------
 
+TEST(FlowKeys, VlansAreNotPartOfTheKeyByDefault) {
+  // Zeek's default connection key is the 5-tuple.
+  EXPECT_FALSE(FlowTableOptions{}.include_vlan_in_key);
+}
+
 TEST(FlowKeys, AsymmetricVlansAreOneFlowWhenVlanIsNotInTheKey) {
   for (const bool in_key : {false, true}) {
     FlowTableOptions o = FlowHarness::Defaults();
@@ -433,8 +438,12 @@ TEST(FlowKeys, AsymmetricVlansAreOneFlowWhenVlanIsNotInTheKey) {
     t.Handshake();
     h.table().FlushAll();
     EXPECT_EQ(h.Conns().size(), in_key ? 2u : 1u) << "include_vlan_in_key=" << in_key;
+    // Either way a conn record names the VLAN of its first packet.
+    ASSERT_EQ(h.Conns()[0].flow().vlans_size(), 1);
+    EXPECT_EQ(h.Conns()[0].flow().vlans(0), 10u);
     if (in_key) {
-      EXPECT_EQ(h.Conns()[0].flow().vlans(0), 10u);
+      ASSERT_EQ(h.Conns()[1].flow().vlans_size(), 1);
+      EXPECT_EQ(h.Conns()[1].flow().vlans(0), 20u);
     }
   }
 }
