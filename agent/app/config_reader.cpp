@@ -111,7 +111,7 @@ void ConfigReader::Map(const YAML::Node& node, std::string_view what,
   }
   std::set<std::string, std::less<>> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;  // a copy: it-> returns a temporary proxy
     if (!key.IsScalar()) {
       Error(key, "keys in " + std::string(what) + " must be names");
       continue;

@@ -123,6 +123,9 @@ inline constexpr uint8_t kHrrRandom[32] = {
 inline Bytes ServerHelloBody(uint16_t version, const Bytes& session_id, uint16_t cipher,
                              const std::vector<Extension>& exts, bool hrr = false) {
   Bytes b;
+  // Reserving first also keeps g++ 12 -O2 from a false -Warray-bounds in the
+  // reallocating range insert below.
+  b.reserve(128);
   Put16(b, version);
   if (hrr) {
     b.insert(b.end(), std::begin(kHrrRandom), std::end(kHrrRandom));
