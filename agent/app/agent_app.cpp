@@ -484,8 +484,10 @@ class AgentProgram {
     {
       std::lock_guard lock(pipelines_mu_);
       for (auto& source : sources_) {
-        pipelines_.push_back(std::make_unique<Pipeline>(std::move(source), dopt, fopt, *sink_,
-                                                        MakeAnalyzerFactory(config_.analyzers)));
+        PipelineOptions popt;
+        popt.replay_speed = cli_.replay_speed;
+        pipelines_.push_back(std::make_unique<Pipeline>(
+            std::move(source), dopt, fopt, *sink_, MakeAnalyzerFactory(config_.analyzers), popt));
       }
       sources_.clear();
     }

@@ -25,6 +25,11 @@ CliResult ParseCommandLine(int argc, char** argv) {
   app.add_flag("--verify-checksums", o.verify_checksums,
                "discard packets with bad IP/TCP/UDP/ICMP checksums (like Zeek without -C)");
   app.add_flag("--version", o.version, "print the version and exit");
+  app.add_option("--replay-speed", o.replay_speed,
+                 "with --read: replay at the capture's pace times X (1 = real time, 10 = ten "
+                 "times faster; 0, the default = as fast as possible)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(read);
   uint64_t seed = 0;
   auto* seed_opt = app.add_option("--seed", seed, "seed for connection uids (reproducible output)");
   try {

@@ -24,6 +24,9 @@ struct CliOptions {
   bool version = false;
   /// Seeds uids; set for reproducible output (tests, replays). Default: random.
   std::optional<uint64_t> seed;
+  /// With --read: 0 = as fast as possible; 1 = the capture's own pace (its
+  /// timestamps), 10 = ten times faster.
+  double replay_speed = 0;
 };
 
 struct CliResult {

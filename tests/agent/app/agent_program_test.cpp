@@ -113,6 +113,12 @@ TEST(AgentProgram, UsageErrorsExitTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("collector: section"), std::string::npos) << r.err;
   EXPECT_EQ(RunAgent({"--read", pcap.string(), "--interface", "lo"}).exit_code, 2);
+  // --replay-speed paces a file: it needs --read and a non-negative factor.
+  EXPECT_EQ(RunAgent({"--interface", "lo", "--replay-speed", "1"}).exit_code, 2);
+  EXPECT_EQ(RunAgent({"--read", pcap.string(), "--replay-speed", "-1"}).exit_code, 2);
+  EXPECT_EQ(RunAgent({"--read", pcap.string(), "--replay-speed", "fast"}).exit_code, 2);
+  EXPECT_EQ(
+      RunAgent({"--read", pcap.string(), "--replay-speed", "10", "--output", "json"}).exit_code, 0);
   fs::remove(pcap);
 }
 
