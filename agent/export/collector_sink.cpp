@@ -1016,9 +1016,13 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     }
   }
   if (graceful && ok) {
+    // A last heartbeat first: the collector's capture counters for this run
+    // are then complete even for a replay shorter than one heartbeat interval.
     v1::AgentMessage bye;
     bye.mutable_goodbye()->set_reason("agent shutting down");
-    if (stream->Write(MessageBuffer(bye))) stream->WritesDone();
+    if (stream->Write(MessageBuffer(HeartbeatMessage())) && stream->Write(MessageBuffer(bye))) {
+      stream->WritesDone();
+    }
     // The collector ends the stream once its last acks are out; the
     // watchdog cancels at the deadline if it does not.
     std::unique_lock lock(acct_mu_);
