@@ -465,14 +465,19 @@ TEST_F(FaultTest, StalledCollectorKeepsAgentMemoryBounded) {
   EXPECT_EQ(s["connected"], 1u) << "the stream stays open while the collector stalls";
   EXPECT_EQ(s["records_acked"], 0u);
   EXPECT_GT(s["spool_bytes"], 20u << 20) << "the backlog went to disk";
-  // 600k records are ~25 MB serialized and well over 150 MB as in-memory
-  // messages; the agent may only hold queue (20k) + spool cache + window.
-  EXPECT_LT(peak_kb, 100u * 1024) << "agent RSS grew with the backlog";
   std::printf("stalled collector: agent peak RSS %llu KiB, spool %llu bytes\n",
               static_cast<unsigned long long>(peak_kb),
               static_cast<unsigned long long>(s["spool_bytes"]));
   agent->Signal(SIGKILL);
   agent->Wait();
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "RSS bound not checked under AddressSanitizer (its quarantine keeps freed "
+                  "memory resident); the rest of this test ran";
+#else
+  // 600k records are ~25 MB serialized and well over 150 MB as in-memory
+  // messages; the agent may only hold queue (20k) + spool cache + window.
+  EXPECT_LT(peak_kb, 100u * 1024) << "agent RSS grew with the backlog";
+#endif
 }
 
 TEST_F(FaultTest, TwoHundredAgentsAllDeliverAndAllShowConnected) {
