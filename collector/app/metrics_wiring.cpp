@@ -33,13 +33,13 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
           a.clock_offset_ns ? static_cast<double>(*a.clock_offset_ns) / 1e9 : 0;
       s.spool_bytes = a.spool_bytes_used;
       s.spool_capacity_bytes = a.spool_bytes_capacity;
-      for (const auto& c : a.capture) {
-        s.capture_packets += c.packets_received;
-        s.capture_kernel_drops += c.kernel_drops;
-        s.capture_interface_drops += c.interface_drops;
-      }
-      for (const auto& [reason, n] : a.agent_records_dropped)
+      // Collector-side totals: monotonic across agent restarts.
+      s.capture_packets = a.capture_total.packets_received;
+      s.capture_kernel_drops = a.capture_total.kernel_drops;
+      s.capture_interface_drops = a.capture_total.interface_drops;
+      for (const auto& [reason, n] : a.agent_records_dropped_total) {
         s.records_dropped.push_back({reason, n});
+      }
       s.certificate_not_after_unix = a.cert_not_after_ns / 1'000'000'000;
       out.push_back(std::move(s));
     }

@@ -3,6 +3,13 @@
 #include <algorithm>
 
 namespace vigil::collector::ingest {
+namespace {
+
+// Increase of a cumulative counter since its last value; a smaller value
+// means the counter restarted (the agent restarted), so all of it is new.
+uint64_t Increase(uint64_t last, uint64_t now) { return now >= last ? now - last : now; }
+
+}  // namespace
 
 namespace {
 int64_t ToNs(const google::protobuf::Timestamp& t) { return t.seconds() * 1000000000 + t.nanos(); }
@@ -87,7 +94,11 @@ bool AgentRegistry::OnHello(const std::string& agent_id, const vigil::v1::Hello&
   if (restarted) ++st.restarts;
   // A restarted agent may come back with a corrected clock: old samples
   // would pin the estimate to the previous offset.
-  if (restarted) s.offset.Reset();
+  if (restarted) {
+    s.offset.Reset();
+    s.last_capture.clear();  // the new process counts from 0
+    s.last_dropped.clear();
+  }
   st.instance_id = hello.instance_id();
   st.hostname = hello.hostname();
   st.agent_version = hello.agent_version();
@@ -118,13 +129,25 @@ void AgentRegistry::OnHeartbeat(const std::string& agent_id, const vigil::v1::He
     st.agent_records_dropped.clear();
     for (const auto& [reason, n] : hb.pipeline().records_dropped()) {
       st.agent_records_dropped[reason] = n;
+      uint64_t& last = s.last_dropped[reason];
+      st.agent_records_dropped_total[reason] += Increase(last, n);
+      last = n;
     }
   }
   st.capture.clear();
   for (const auto& c : hb.capture()) {
-    st.capture.push_back(CaptureStatus{c.interface(), c.packets_received(), c.bytes_received(),
-                                       c.kernel_drops(), c.interface_drops(),
-                                       c.decode_anomalies()});
+    CaptureStatus now{c.interface(),    c.packets_received(), c.bytes_received(),
+                      c.kernel_drops(), c.interface_drops(),  c.decode_anomalies()};
+    CaptureStatus& last = s.last_capture[now.interface];
+    auto& total = st.capture_total;
+    total.interface = "all";
+    total.packets_received += Increase(last.packets_received, now.packets_received);
+    total.bytes_received += Increase(last.bytes_received, now.bytes_received);
+    total.kernel_drops += Increase(last.kernel_drops, now.kernel_drops);
+    total.interface_drops += Increase(last.interface_drops, now.interface_drops);
+    total.decode_anomalies += Increase(last.decode_anomalies, now.decode_anomalies);
+    last = now;
+    st.capture.push_back(std::move(now));
   }
 }
 

@@ -51,6 +51,14 @@ struct AgentStatus {
   uint64_t records_produced = 0, agent_records_acked = 0;
   std::map<std::string, uint64_t> agent_records_dropped;
   std::vector<CaptureStatus> capture;
+  // The same counters made monotonic on the collector's side: an agent's
+  // own counters restart at 0 with every agent process, and a restarted
+  // agent that reaches the same value as before would look like no traffic
+  // at all to Prometheus. These add each heartbeat's increase (the whole
+  // value after a restart), over all interfaces, for as long as the
+  // collector runs.
+  CaptureStatus capture_total;
+  std::map<std::string, uint64_t> agent_records_dropped_total;
 };
 
 class AgentRegistry {
@@ -103,6 +111,9 @@ class AgentRegistry {
     Kick kick;
     uint64_t inflight = 0;
     std::vector<std::function<void()>> drain_waiters;
+    // Last values of the current agent instance, to turn them into increases.
+    std::map<std::string, CaptureStatus> last_capture;
+    std::map<std::string, uint64_t> last_dropped;
   };
   Slot& SlotFor(const std::string& agent_id);
 
