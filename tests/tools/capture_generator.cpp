@@ -1,6 +1,6 @@
 // vigil-capgen: writes deterministic test captures and their ground truth.
 //
-//   vigil-capgen --scenario demo|mixed --seed N --pcap OUT.pcap --truth OUT.jsonl
+//   vigil-capgen --scenario demo|mixed|alert-storm --seed N --pcap OUT.pcap --truth OUT.jsonl
 //                [--flows N] [--start-time EPOCH_SECONDS]
 //
 // The same arguments always produce the same bytes. The truth file has one
@@ -70,6 +70,8 @@ class Generator {
       Demo();
     } else if (opt_.scenario == "mixed") {
       Mixed(opt_.flows);
+    } else if (opt_.scenario == "alert-storm") {
+      AlertStorm(opt_.flows);
     } else {
       std::fprintf(stderr, "vigil-capgen: unknown scenario '%s'\n", opt_.scenario.c_str());
       std::exit(2);
@@ -295,6 +297,19 @@ class Generator {
     Background(8);
   }
 
+  // `lookups` hosts each resolve a listed bad domain once: one alert each,
+  // for tests that need many alerts (crash safety under heavy writing).
+  void AlertStorm(int lookups) {
+    for (int i = 0; i < lookups; ++i) {
+      const std::string client =
+          "10.50." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250);
+      const std::string name = "h" + std::to_string(i) + ".malware-c2.example";
+      Attack("bad_domain_lookup", client, name, "lookup of a listed malicious domain");
+      DnsLookup(client, "10.50.255.53", name, "203.0.113.66", 60, "bad_domain_lookup");
+      now_ += 10 * kMillisecond;
+    }
+  }
+
   void Mixed(int flows) {
     for (int i = 0; i < flows; ++i) {
       const std::string client =
@@ -362,9 +377,10 @@ bool ParseArgs(int argc, char** argv, Options& opt) {
 int main(int argc, char** argv) {
   Options opt;
   if (!ParseArgs(argc, argv, opt)) {
-    std::fprintf(stderr,
-                 "usage: vigil-capgen --scenario demo|mixed --seed N --pcap OUT --truth OUT "
-                 "[--flows N] [--start-time S]\n");
+    std::fprintf(
+        stderr,
+        "usage: vigil-capgen --scenario demo|mixed|alert-storm --seed N --pcap OUT --truth OUT "
+        "[--flows N] [--start-time S]\n");
     return 2;
   }
   PcapWriter pcap;
