@@ -24,6 +24,8 @@ std::optional<CollectorOptions> ParseCollectorArgs(int argc, char** argv, int& e
   cli.add_option("--ready-file", o.ready_file,
                  "write the bound addresses as JSON to this file once ready (port 0 support)");
   cli.add_option("--log-level", o.log_level, "debug, info, warning or error");
+  cli.add_flag("--insecure-plaintext", o.insecure_plaintext,
+               "accept agents without TLS: no authentication, no encryption (lab use only)");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

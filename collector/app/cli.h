@@ -8,14 +8,15 @@
 namespace vigil::collector::app {
 
 struct CollectorOptions {
-  std::string config_path;     ///< --config; empty = embedded defaults
-  bool check_config = false;   ///< --check-config: validate and exit
-  std::string state_dir;       ///< --state-dir: database, key (defaults)
-  std::string rules_dir;       ///< --rules: rule folder for embedded defaults
-  std::string listen;          ///< --listen overrides the config
-  std::string metrics_listen;  ///< --metrics-listen overrides the config
-  std::string ready_file;      ///< --ready-file: bound addresses, written once ready
-  std::string log_level;       ///< --log-level overrides the config
+  std::string config_path;          ///< --config; empty = embedded defaults
+  bool check_config = false;        ///< --check-config: validate and exit
+  std::string state_dir;            ///< --state-dir: database, key (defaults)
+  std::string rules_dir;            ///< --rules: rule folder for embedded defaults
+  std::string listen;               ///< --listen overrides the config
+  std::string metrics_listen;       ///< --metrics-listen overrides the config
+  std::string ready_file;           ///< --ready-file: bound addresses, written once ready
+  std::string log_level;            ///< --log-level overrides the config
+  bool insecure_plaintext = false;  ///< --insecure-plaintext: no TLS (lab only, warns)
 };
 
 /// Parses argv. Returns the options, or an exit code when parsing ends the

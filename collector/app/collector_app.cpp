@@ -71,6 +71,8 @@ std::optional<Loaded> LoadConfig(const CollectorOptions& opts) {
   const std::string state = opts.state_dir.empty() ? kDefaultStateDir : opts.state_dir;
   const std::string rules = opts.rules_dir.empty() ? VIGIL_DEFAULT_RULES_DIR : opts.rules_dir;
   CollectorConfig defaults = DefaultCollectorConfig(state, rules);
+  // Before parsing, so a config without tls: is valid with the flag.
+  defaults.insecure_plaintext = opts.insecure_plaintext;
   Loaded loaded;
   if (opts.config_path.empty()) {
     // Embedded defaults: everything under the state directory; any agent
@@ -100,6 +102,7 @@ std::optional<Loaded> LoadConfig(const CollectorOptions& opts) {
   if (!opts.listen.empty()) loaded.config.listen = opts.listen;
   if (!opts.metrics_listen.empty()) loaded.config.metrics.listen = opts.metrics_listen;
   if (!opts.log_level.empty()) loaded.config.log_level = opts.log_level;
+  if (opts.insecure_plaintext) loaded.config.insecure_plaintext = true;
   return loaded;
 }
 
