@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace vigil::agent::capture {
 
@@ -31,12 +32,53 @@ enum class ReadStatus {
   kError,    ///< unrecoverable read error; see Error()
 };
 
+/// Several packets read at once, their bytes copied into storage the batch
+/// owns: unlike Next(), a batch stays valid until the next read into it, so
+/// the reader can look ahead (decode a few packets, prefetch their flows)
+/// before processing the first. Reused across reads (capacity kept).
+class PacketBatch {
+ public:
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  Packet operator[](size_t i) const {
+    const Entry& e = entries_[i];
+    return Packet{e.ts_ns, e.wire_len,
+                  std::span<const uint8_t>(storage_.data() + e.offset, e.caplen)};
+  }
+  void Clear() { entries_.clear(), storage_.clear(); }
+  /// Copies one packet in.
+  void Add(int64_t ts_ns, uint32_t wire_len, std::span<const uint8_t> data) {
+    entries_.push_back({ts_ns, wire_len, static_cast<uint32_t>(storage_.size()),
+                        static_cast<uint32_t>(data.size())});
+    storage_.insert(storage_.end(), data.begin(), data.end());
+  }
+
+ private:
+  friend class PacketSource;
+  struct Entry {
+    int64_t ts_ns;
+    uint32_t wire_len;
+    uint32_t offset;
+    uint32_t caplen;
+  };
+  std::vector<Entry> entries_;
+  std::vector<uint8_t> storage_;
+  /// A status met while filling (end, timeout, error) after some packets
+  /// were read: reported by the next NextBatch() call.
+  ReadStatus deferred_ = ReadStatus::kPacket;
+};
+
 class PacketSource {
  public:
   virtual ~PacketSource() = default;
   /// libpcap link-layer type (DLT_*), decides the first decoder.
   virtual int LinkType() const = 0;
   virtual ReadStatus Next(Packet& packet) = 0;
+  /// Replaces `batch` with up to `max` packets that are available now
+  /// (kPacket, at least one), or reports kTimeout, kEnd or kError like
+  /// Next(). Never waits for a batch to fill: a live source returns what its
+  /// buffer holds. The default reads through Next() and copies.
+  virtual ReadStatus NextBatch(PacketBatch& batch, size_t max);
   virtual CaptureStats Stats() const = 0;
   /// Makes a blocked or future Next() return kEnd. Thread-safe.
   virtual void Interrupt() = 0;
@@ -45,5 +87,28 @@ class PacketSource {
   virtual bool Offline() const = 0;
   virtual std::string Error() const = 0;
 };
+
+inline ReadStatus PacketSource::NextBatch(PacketBatch& batch, size_t max) {
+  batch.Clear();
+  if (batch.deferred_ != ReadStatus::kPacket) {
+    const ReadStatus s = batch.deferred_;
+    batch.deferred_ = ReadStatus::kPacket;
+    return s;
+  }
+  Packet p;
+  while (batch.size() < max) {
+    const ReadStatus s = Next(p);
+    if (s != ReadStatus::kPacket) {
+      if (batch.empty()) return s;
+      batch.deferred_ = s;
+      break;
+    }
+    batch.Add(p.ts_ns, p.wire_len, p.data);
+    // A live source answers the next Next() only after waiting: stop at what
+    // was there.
+    if (!Offline()) break;
+  }
+  return ReadStatus::kPacket;
+}
 
 }  // namespace vigil::agent::capture

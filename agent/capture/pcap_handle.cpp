@@ -58,6 +58,44 @@ ReadStatus PcapSource::Next(Packet& packet) {
   }
 }
 
+ReadStatus PcapSource::NextBatch(PacketBatch& batch, size_t max) {
+  batch.Clear();
+  if (error_pending_) return ReadStatus::kError;
+  if (interrupted_.load(std::memory_order_relaxed)) return ReadStatus::kEnd;
+  if (!offline_) PollKernelStats();
+  struct Fill {
+    PacketBatch* batch;
+    bool nanosecond;
+    uint64_t bytes = 0;
+  } fill{&batch, nanosecond_};
+  const int rc = pcap_dispatch(
+      handle_, static_cast<int>(max),
+      [](u_char* user, const pcap_pkthdr* h, const u_char* data) {
+        auto* f = reinterpret_cast<Fill*>(user);
+        const int64_t frac = f->nanosecond ? h->ts.tv_usec : int64_t{h->ts.tv_usec} * 1000;
+        f->batch->Add(int64_t{h->ts.tv_sec} * 1'000'000'000 + frac, h->len,
+                      std::span<const uint8_t>(data, h->caplen));
+        f->bytes += h->len;
+      },
+      reinterpret_cast<u_char*>(&fill));
+  if (rc < 0 && rc != PCAP_ERROR_BREAK) {
+    error_ = pcap_geterr(handle_);
+    error_pending_ = true;
+  }
+  if (!batch.empty()) {
+    // Packets read before a break or an error are delivered; the next call
+    // reports the condition (pcap_breakloop() stays set; the error is kept).
+    packets_.store(packets_.load(std::memory_order_relaxed) + batch.size(),
+                   std::memory_order_relaxed);
+    bytes_.store(bytes_.load(std::memory_order_relaxed) + fill.bytes, std::memory_order_relaxed);
+    return ReadStatus::kPacket;
+  }
+  if (error_pending_) return ReadStatus::kError;
+  if (rc == 0) return offline_ ? ReadStatus::kEnd : ReadStatus::kTimeout;
+  if (!offline_) PollKernelStats();
+  return ReadStatus::kEnd;  // PCAP_ERROR_BREAK
+}
+
 void PcapSource::PollKernelStats() {
   const auto now = std::chrono::steady_clock::now();
   if (now < next_stats_poll_) return;

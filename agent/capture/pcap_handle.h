@@ -30,6 +30,9 @@ class PcapSource : public PacketSource {
 
   int LinkType() const override { return link_type_; }
   ReadStatus Next(Packet& packet) override;
+  /// pcap_dispatch(): up to `max` packets of what libpcap has buffered (a
+  /// live capture waits at most the read timeout for the first one).
+  ReadStatus NextBatch(PacketBatch& batch, size_t max) override;
   CaptureStats Stats() const override;
   void Interrupt() override;
   const std::string& Name() const override { return name_; }
@@ -45,6 +48,7 @@ class PcapSource : public PacketSource {
   bool nanosecond_;
   int link_type_;
   std::string error_;
+  bool error_pending_ = false;  ///< a read failed after a batch was filled
   std::atomic<bool> interrupted_{false};
   std::atomic<uint64_t> packets_{0};
   std::atomic<uint64_t> bytes_{0};

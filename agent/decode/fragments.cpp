@@ -174,7 +174,8 @@ bool FragmentReassembler::Insert(Datagram& d, uint32_t begin, std::span<const ui
   return true;
 }
 
-FragmentReassembler::Outcome FragmentReassembler::Add(int64_t ts_ns, const Piece& piece, int slot,
+FragmentReassembler::Outcome FragmentReassembler::Add(int64_t ts_ns, const Piece& piece,
+                                                      std::vector<uint8_t>& output,
                                                       std::span<const uint8_t>* out) {
   ++stats_.fragments;
   Expire(ts_ns);
@@ -218,7 +219,7 @@ FragmentReassembler::Outcome FragmentReassembler::Add(int64_t ts_ns, const Piece
                         d.ranges[0].begin == 0 && d.ranges[0].end == d.total;
   if (!complete) return Outcome::kPending;
 
-  std::vector<uint8_t>& buf = outputs_[slot];
+  std::vector<uint8_t>& buf = output;
   const size_t hlen = d.header.size();
   buf.resize(hlen + d.total);
   std::memcpy(buf.data(), d.header.data(), hlen);
@@ -237,7 +238,8 @@ FragmentReassembler::Outcome FragmentReassembler::Add(int64_t ts_ns, const Piece
 }
 
 FragmentReassembler::Outcome FragmentReassembler::AddIpv4(int64_t ts_ns,
-                                                          std::span<const uint8_t> packet, int slot,
+                                                          std::span<const uint8_t> packet,
+                                                          std::vector<uint8_t>& output,
                                                           std::span<const uint8_t>* out) {
   const size_t ihl = static_cast<size_t>(packet[0] & 0x0F) * 4;
   Key key;
@@ -255,14 +257,12 @@ FragmentReassembler::Outcome FragmentReassembler::AddIpv4(int64_t ts_ns,
   if (piece.offset == 0) piece.header = packet.first(ihl);
   piece.next_header = 0;
   piece.nh_offset = 0;
-  return Add(ts_ns, piece, slot, out);
+  return Add(ts_ns, piece, output, out);
 }
 
-FragmentReassembler::Outcome FragmentReassembler::AddIpv6(int64_t ts_ns,
-                                                          std::span<const uint8_t> packet,
-                                                          size_t unfragmentable_len,
-                                                          size_t next_header_offset, int slot,
-                                                          std::span<const uint8_t>* out) {
+FragmentReassembler::Outcome FragmentReassembler::AddIpv6(
+    int64_t ts_ns, std::span<const uint8_t> packet, size_t unfragmentable_len,
+    size_t next_header_offset, std::vector<uint8_t>& output, std::span<const uint8_t>* out) {
   const uint8_t* fh = packet.data() + unfragmentable_len;  // 8-byte fragment header
   Key key;
   key.src = IpAddr::FromV6(packet.data() + 8);
@@ -278,7 +278,7 @@ FragmentReassembler::Outcome FragmentReassembler::AddIpv6(int64_t ts_ns,
   if (piece.offset == 0) piece.header = packet.first(unfragmentable_len);
   piece.next_header = fh[0];
   piece.nh_offset = static_cast<uint16_t>(next_header_offset);
-  return Add(ts_ns, piece, slot, out);
+  return Add(ts_ns, piece, output, out);
 }
 
 }  // namespace vigil::agent::decode

@@ -28,9 +28,10 @@ class FragmentReassembler {
   enum class Outcome : uint8_t { kPending, kComplete, kDropped };
 
   /// An IPv4 fragment; `packet` is the whole fragment (header + data, trimmed
-  /// to its total length). On kComplete, `*out` is the reassembled datagram
-  /// (IPv4 header with total length and fragment fields rewritten).
-  Outcome AddIpv4(int64_t ts_ns, std::span<const uint8_t> packet, int slot,
+  /// to its total length). On kComplete, the reassembled datagram (IPv4
+  /// header with total length and fragment fields rewritten) is written to
+  /// `output` (the packet's own buffer) and `*out` spans it.
+  Outcome AddIpv4(int64_t ts_ns, std::span<const uint8_t> packet, std::vector<uint8_t>& output,
                   std::span<const uint8_t>* out);
 
   /// An IPv6 fragment: `unfragmentable_len` bytes of IPv6 header and
@@ -39,7 +40,8 @@ class FragmentReassembler {
   /// next header. On kComplete, `*out` is header + unfragmentable part +
   /// reassembled payload, without the fragment header.
   Outcome AddIpv6(int64_t ts_ns, std::span<const uint8_t> packet, size_t unfragmentable_len,
-                  size_t next_header_offset, int slot, std::span<const uint8_t>* out);
+                  size_t next_header_offset, std::vector<uint8_t>& output,
+                  std::span<const uint8_t>* out);
 
   void Expire(int64_t now_ns);
   uint64_t bytes_held() const { return bytes_held_; }
@@ -87,7 +89,8 @@ class FragmentReassembler {
     uint16_t nh_offset;
   };
 
-  Outcome Add(int64_t ts_ns, const Piece& piece, int slot, std::span<const uint8_t>* out);
+  Outcome Add(int64_t ts_ns, const Piece& piece, std::vector<uint8_t>& output,
+              std::span<const uint8_t>* out);
   int32_t Find(const Key& key) const;
   int32_t Allocate(const Key& key, int64_t ts_ns);
   void Release(int32_t index);
@@ -102,7 +105,6 @@ class FragmentReassembler {
   int32_t oldest_ = -1, newest_ = -1;
   uint32_t active_ = 0;
   uint64_t bytes_held_ = 0;
-  std::vector<uint8_t> outputs_[kMaxLayers];
 };
 
 }  // namespace vigil::agent::decode

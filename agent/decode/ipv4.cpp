@@ -53,7 +53,8 @@ Step DecodeIpv4(Context& ctx, std::span<const uint8_t> data) {
       if ((frag & kOffsetMask) != 0) return Step::Done();
     } else {
       std::span<const uint8_t> whole;
-      switch (ctx.fragments.AddIpv4(ctx.ts_ns, data.first(total), pkt.layer_count, &whole)) {
+      switch (ctx.fragments.AddIpv4(ctx.ts_ns, data.first(total), pkt.reassembly[pkt.layer_count],
+                                    &whole)) {
         case FragmentReassembler::Outcome::kPending:
         case FragmentReassembler::Outcome::kDropped:
           return Step::Pending();

@@ -76,7 +76,7 @@ Step DecodeIpv6(Context& ctx, std::span<const uint8_t> data) {
         }
         std::span<const uint8_t> whole;
         switch (ctx.fragments.AddIpv6(ctx.ts_ns, data.first(total), offset, nh_offset,
-                                      pkt.layer_count, &whole)) {
+                                      pkt.reassembly[pkt.layer_count], &whole)) {
           case FragmentReassembler::Outcome::kPending:
           case FragmentReassembler::Outcome::kDropped:
             return Step::Pending();

@@ -3,15 +3,18 @@
 // Layer per IP header found, outermost first. A plain packet has one layer; a
 // tunnelled packet (GRE, IP-in-IP, VXLAN, Geneve, Teredo, GTP-U) has one per
 // encapsulation level, each marked with the tunnel that carries it. Spans
-// point into the captured frame or into the decoder's reassembly buffers and
-// stay valid until the next Decoder::Decode() call.
+// point into the captured frame or into this packet's own reassembly
+// buffers: they stay valid while the frame's bytes do and this DecodedPacket
+// is not decoded into again (so a reader may decode several frames ahead).
 //
-// Owned by the capture thread, which reuses one DecodedPacket for every frame
-// (no allocation per packet). Not thread-safe.
+// Owned by the capture thread, which reuses its DecodedPackets for every
+// frame (no allocation per packet; reassembly buffers keep their capacity).
+// Not thread-safe.
 
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace vigil::agent::decode {
 
@@ -120,6 +123,8 @@ struct DecodedPacket {
   uint8_t layer_count = 0;
   std::array<uint16_t, kMaxRecordedVlans> vlans{};
   std::array<Layer, kMaxLayers> layers{};
+  /// Datagrams reassembled from fragments, by the layer they became.
+  std::array<std::vector<uint8_t>, kMaxLayers> reassembly;
 
   void Reset() {
     vlan_count = 0;

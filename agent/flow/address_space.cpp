@@ -82,15 +82,35 @@ bool InBlock(const decode::IpAddr& addr, const Block& b) {
   return (addr.bytes[full] & mask) == (b.prefix[full] & mask);
 }
 
+// The IPv4 blocks of kPrivate as (network, mask) words: every conn record
+// asks twice, so IPv4 is one masked compare per block.
+struct V4Block {
+  uint32_t net, mask;
+};
+constexpr V4Block V4Word(const Block& b) {
+  const int len = b.bits - 96;
+  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  const uint32_t net = (uint32_t{b.prefix[12]} << 24) | (uint32_t{b.prefix[13]} << 16) |
+                       (uint32_t{b.prefix[14]} << 8) | b.prefix[15];
+  return {net & mask, mask};
+}
+constexpr size_t kV4Pairs = 16;
+constexpr auto kV4Words = [] {
+  std::array<V4Block, kV4Pairs> out{};
+  for (size_t i = 0; i < kV4Pairs; ++i) out[i] = V4Word(kPrivate[2 * i]);
+  return out;
+}();
+
 }  // namespace
 
 bool IsPrivateAddress(const decode::IpAddr& addr) {
   // IPv4 blocks sit at even positions of kPrivate up to the IPv6 registry;
   // an IPv4-mapped address can only match those.
-  constexpr size_t kV4Pairs = 16;
   if (addr.IsV4Mapped()) {
-    for (size_t i = 0; i < 2 * kV4Pairs; i += 2) {
-      if (InBlock(addr, kPrivate[i])) return true;
+    const uint32_t a = (uint32_t{addr.bytes[12]} << 24) | (uint32_t{addr.bytes[13]} << 16) |
+                       (uint32_t{addr.bytes[14]} << 8) | addr.bytes[15];
+    for (const V4Block& b : kV4Words) {
+      if ((a & b.mask) == b.net) return true;
     }
     return false;
   }

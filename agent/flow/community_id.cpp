@@ -128,7 +128,9 @@ bool CommunityIdUsesPorts(uint8_t proto) {
   return proto == 6 || proto == 17 || proto == 132 || proto == 1 || proto == 58;
 }
 
-std::string CommunityId(const CommunityIdTuple& t, uint16_t seed, bool base64) {
+namespace {
+
+void Digest(const CommunityIdTuple& t, uint16_t seed, uint8_t digest[20]) {
   std::span<const uint8_t> a = t.saddr, b = t.daddr;
   uint16_t pa = t.sport, pb = t.dport;
   if (!t.one_way) {
@@ -155,27 +157,48 @@ std::string CommunityId(const CommunityIdTuple& t, uint16_t seed, bool base64) {
     buf[n++] = static_cast<uint8_t>(pb >> 8);
     buf[n++] = static_cast<uint8_t>(pb);
   }
-  uint8_t digest[20];
   Sha1(buf, n, digest);
+}
 
+// Base64 of the 20-byte digest (28 characters, one '=' of padding).
+void Base64(const uint8_t digest[20], char* out) {
+  size_t o = 0;
+  for (size_t i = 0; i < 20; i += 3) {
+    const uint32_t chunk = (static_cast<uint32_t>(digest[i]) << 16) |
+                           (i + 1 < 20 ? static_cast<uint32_t>(digest[i + 1]) << 8 : 0) |
+                           (i + 2 < 20 ? digest[i + 2] : 0);
+    out[o++] = kBase64[(chunk >> 18) & 0x3F];
+    out[o++] = kBase64[(chunk >> 12) & 0x3F];
+    out[o++] = i + 1 < 20 ? kBase64[(chunk >> 6) & 0x3F] : '=';
+    out[o++] = i + 2 < 20 ? kBase64[chunk & 0x3F] : '=';
+  }
+}
+
+}  // namespace
+
+void CommunityIdTo(char* out, const CommunityIdTuple& t, uint16_t seed) {
+  uint8_t digest[20];
+  Digest(t, seed, digest);
+  out[0] = '1';
+  out[1] = ':';
+  Base64(digest, out + 2);
+}
+
+std::string CommunityId(const CommunityIdTuple& t, uint16_t seed, bool base64) {
+  if (base64) {
+    std::string out(kCommunityIdLength, '\0');
+    CommunityIdTo(out.data(), t, seed);
+    return out;
+  }
+  uint8_t digest[20];
+  Digest(t, seed, digest);
   std::string out = "1:";
-  if (!base64) {
+  {
     static constexpr char kHex[] = "0123456789abcdef";
     for (uint8_t byte : digest) {
       out.push_back(kHex[byte >> 4]);
       out.push_back(kHex[byte & 0x0F]);
     }
-    return out;
-  }
-  for (size_t i = 0; i < sizeof(digest); i += 3) {
-    const uint32_t chunk =
-        (static_cast<uint32_t>(digest[i]) << 16) |
-        (i + 1 < sizeof(digest) ? static_cast<uint32_t>(digest[i + 1]) << 8 : 0) |
-        (i + 2 < sizeof(digest) ? digest[i + 2] : 0);
-    out.push_back(kBase64[(chunk >> 18) & 0x3F]);
-    out.push_back(kBase64[(chunk >> 12) & 0x3F]);
-    out.push_back(i + 1 < sizeof(digest) ? kBase64[(chunk >> 6) & 0x3F] : '=');
-    out.push_back(i + 2 < sizeof(digest) ? kBase64[chunk & 0x3F] : '=');
   }
   return out;
 }

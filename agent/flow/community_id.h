@@ -8,6 +8,7 @@
 //
 // Free functions: thread-safe.
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -40,5 +41,11 @@ struct CommunityIdTuple {
 
 /// "1:<base64 sha1>" (or "1:<hex sha1>" when `base64` is false).
 std::string CommunityId(const CommunityIdTuple& tuple, uint16_t seed = 0, bool base64 = true);
+
+/// Length of the base64 form: "1:" + 28 characters.
+inline constexpr size_t kCommunityIdLength = 30;
+/// The base64 form written to `out` (kCommunityIdLength bytes) without
+/// allocating, for the record path.
+void CommunityIdTo(char* out, const CommunityIdTuple& tuple, uint16_t seed = 0);
 
 }  // namespace vigil::agent::flow

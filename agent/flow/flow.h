@@ -96,18 +96,22 @@ inline constexpr uint16_t kIpv6 = 0x0800;
 
 class FlowTable;
 
-/// Where a flow's analyzers report; bound to one flow slot.
+/// Where a flow's analyzers report; bound to one flow slot (Bind()) when
+/// the flow's analyzers are created.
 class FlowAnalyzerContext final : public analyzers::AnalyzerContext {
  public:
-  FlowAnalyzerContext(FlowTable& table, uint32_t index) : table_(table), index_(index) {}
+  void Bind(FlowTable* table, uint32_t index) {
+    table_ = table;
+    index_ = index;
+  }
   void EmitRecord(vigil::v1::Event&& event) override;
   void Anomaly(std::string_view name) override;
   void AddService(std::string_view service) override;
   void FlipRoles() override;
 
  private:
-  FlowTable& table_;
-  uint32_t index_;
+  FlowTable* table_ = nullptr;
+  uint32_t index_ = kNil;
 };
 
 /// A block of out-of-order TCP data above a hole, by relative sequence.
@@ -124,22 +128,39 @@ struct Counters {
   uint64_t missed = 0;
 };
 
+/// Analyzers one flow can hold at once (the registry has three protocols).
+inline constexpr size_t kMaxAnalyzersPerFlow = 8;
+
+/// Per-flow state only some flows need. Recycled: Acquire() hands out a
+/// reset object from a per-thread free list, keeping the capacity its
+/// vectors and strings grew to (bounded by Reset()), so analysed flows do not
+/// allocate in steady state.
 struct FlowExt {
-  uint32_t scaled[2][4] = {};  ///< by key side: checksum, retransmit, zero window, gap counts
+  // Read on every delivery: first.
+  /// Created when the first payload appears; a slot is emptied when its
+  /// analyzer gives up without having recognised its protocol.
+  std::vector<std::unique_ptr<analyzers::Analyzer>> analyzers;
+  uint8_t analyzer_state[kMaxAnalyzersPerFlow] = {};  ///< gave up / recognized
+  uint64_t ooo_bytes = 0;
+  std::vector<OooBlock> ooo[2];  ///< by key side, sorted, disjoint
+  uint32_t scaled[2][4] = {};    ///< by key side: checksum, retransmit, zero window, gap counts
   uint64_t missed_bytes = 0;
   std::string history_more;  ///< history letters beyond Flow::history
   std::vector<std::string> tunnel_parents;
   uint64_t last_parent_id = 0;  ///< identity of the tunnel seen last (skips re-checking)
   std::vector<std::string> services;
-  std::vector<OooBlock> ooo[2];  ///< by key side, sorted, disjoint
-  uint64_t ooo_bytes = 0;
-  // Analyzers (created when the first payload appears).
-  std::unique_ptr<FlowAnalyzerContext> context;
-  std::vector<std::unique_ptr<analyzers::Analyzer>> analyzers;
-  std::vector<uint8_t> analyzer_state;  ///< per analyzer: gave up / recognized
+  FlowAnalyzerContext context;
   // Counts already reported in interim records (by key side).
   bool has_interim = false;
   Counters reported;
+
+  /// A fresh extension (recycled when possible).
+  static FlowExt* Acquire();
+  /// Destroys the analyzers and recycles `ext`.
+  static void Release(FlowExt* ext);
+
+ private:
+  void Reset();
 };
 
 /// Scaled history counters (Zeek's logarithmic letters).
@@ -175,7 +196,7 @@ struct Flow {
   void Set(uint16_t f) { flags |= f; }
   void Clear(uint16_t f) { flags &= static_cast<uint16_t>(~f); }
   FlowExt& Ext() {
-    if (ext == nullptr) ext = new FlowExt();
+    if (ext == nullptr) ext = FlowExt::Acquire();
     return *ext;
   }
 };

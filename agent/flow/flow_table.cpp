@@ -120,16 +120,82 @@ std::string_view EvictionReasonName(TimerClass cls) {
 }
 
 void FlowAnalyzerContext::EmitRecord(vigil::v1::Event&& event) {
-  table_.EmitFromAnalyzer(index_, std::move(event));
+  table_->EmitFromAnalyzer(index_, std::move(event));
 }
 
-void FlowAnalyzerContext::Anomaly(std::string_view name) { table_.AnalyzerAnomaly(name); }
+void FlowAnalyzerContext::Anomaly(std::string_view name) { table_->AnalyzerAnomaly(name); }
 
 void FlowAnalyzerContext::AddService(std::string_view service) {
-  table_.AddService(table_.At(index_), service);
+  table_->AddService(table_->At(index_), service);
 }
 
-void FlowAnalyzerContext::FlipRoles() { table_.FlipRoles(table_.At(index_)); }
+void FlowAnalyzerContext::FlipRoles() { table_->FlipRoles(table_->At(index_)); }
+
+// ---- recycled flow extensions --------------------------------------------
+
+namespace {
+
+// Extensions kept for reuse per thread; beyond it they are freed.
+constexpr size_t kMaxRecycledExts = 4096;
+// Capacities a recycled extension may keep (larger ones are released).
+constexpr size_t kKeptOooBlocks = 16;
+constexpr size_t kKeptHistory = 64;
+
+struct ExtRecycler {
+  std::vector<FlowExt*> free;
+  bool closed = false;  // the thread is exiting
+  ~ExtRecycler() {
+    closed = true;
+    for (FlowExt* e : free) delete e;
+  }
+};
+
+ExtRecycler& Recycler() {
+  thread_local ExtRecycler r;
+  return r;
+}
+
+}  // namespace
+
+FlowExt* FlowExt::Acquire() {
+  ExtRecycler& r = Recycler();
+  if (r.free.empty() || r.closed) return new FlowExt();
+  FlowExt* e = r.free.back();
+  r.free.pop_back();
+  return e;
+}
+
+void FlowExt::Release(FlowExt* ext) {
+  if (ext == nullptr) return;
+  ExtRecycler& r = Recycler();
+  if (r.closed || r.free.size() >= kMaxRecycledExts) {
+    delete ext;
+    return;
+  }
+  ext->Reset();
+  if (r.free.capacity() == 0) r.free.reserve(kMaxRecycledExts);
+  r.free.push_back(ext);
+}
+
+void FlowExt::Reset() {
+  analyzers.clear();
+  std::fill(std::begin(analyzer_state), std::end(analyzer_state), 0);
+  ooo_bytes = 0;
+  for (auto& blocks : ooo) {
+    blocks.clear();
+    if (blocks.capacity() > kKeptOooBlocks) blocks = {};
+  }
+  std::memset(scaled, 0, sizeof(scaled));
+  missed_bytes = 0;
+  history_more.clear();
+  if (history_more.capacity() > kKeptHistory) history_more = {};
+  tunnel_parents.clear();
+  last_parent_id = 0;
+  services.clear();
+  context.Bind(nullptr, kNil);
+  has_interim = false;
+  reported = Counters{};
+}
 
 FlowTable::FlowTable(const FlowTableOptions& options, exporter::RecordSink& sink,
                      AnalyzerFactory analyzers)
@@ -147,7 +213,7 @@ FlowTable::~FlowTable() {
   // Records are only written by FlushAll(); here we just free what is left.
   for (uint32_t i = 0; i < allocated_; ++i) {
     Flow& f = At(i);
-    delete f.ext;
+    FlowExt::Release(f.ext);
     f.ext = nullptr;
   }
 }
@@ -156,8 +222,8 @@ size_t FlowTable::BytesPerFlowSlot() const {
   return sizeof(Flow) + index_.size() * sizeof(uint32_t) / options_.max_flows;
 }
 
-std::string FlowTable::Uid(const Flow& flow) const {
-  return FlowUid(options_.seed, flow.key, flow.start_ns);
+size_t FlowTable::UidTo(const Flow& flow, char* out) const {
+  return FlowUidTo(out, options_.seed, flow.key, flow.start_ns);
 }
 
 // ---- index ---------------------------------------------------------------
@@ -303,9 +369,9 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Laye
                            int64_t ts_ns) {
   if (active_ >= options_.max_flows) EvictOne();
   uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
+  if (free_head_ != kNil) {
+    index = free_head_;
+    free_head_ = At(index).next;
   } else {
     if ((allocated_ & (kChunkSize - 1)) == 0) {
       chunks_.push_back(std::make_unique<Flow[]>(kChunkSize));
@@ -351,15 +417,18 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Laye
 void FlowTable::End(uint32_t index, EndCause cause) {
   Flow& f = At(index);
   if (f.ext != nullptr) {
-    auto& list = f.ext->analyzers;
-    for (auto& a : list) a->OnFlowEnd(now_ns_);
+    for (auto& a : f.ext->analyzers) {
+      if (a != nullptr) a->OnFlowEnd(now_ns_);
+    }
   }
   EmitConn(f, /*interim=*/false, cause);
   Unlink(index);
   IndexErase(index);
-  delete f.ext;
+  FlowExt::Release(f.ext);
   f.ext = nullptr;
-  free_.push_back(index);
+  // Free slots are chained through `next` (no allocation when flows end).
+  f.next = free_head_;
+  free_head_ = index;
   --active_;
   stats_.flows_active = active_;
   ++stats_.flows_ended[static_cast<size_t>(cause)];
@@ -373,20 +442,74 @@ void FlowTable::FlushAll(EndCause cause) {
 
 // ---- packets -------------------------------------------------------------
 
-void FlowTable::Process(const decode::DecodedPacket& packet) {
+FlowLookup FlowTable::LookupFor(const decode::DecodedPacket& packet,
+                                const decode::Layer& layer) const {
+  FlowLookup l;
+  const uint8_t proto = layer.proto;
+  uint16_t sport = 0, dport = 0;
+  bool one_way = false;
+  const bool icmp = (proto == kProtoIcmp && layer.ip_version == 4) ||
+                    (proto == kProtoIcmpv6 && layer.ip_version == 6);
+  if (proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp || icmp) {
+    if (!layer.transport_ok) return l;  // truncated or malformed transport header
+    if (icmp) {
+      const IcmpPorts m = MapIcmp(proto, layer.icmp_type, layer.icmp_code);
+      sport = m.src;
+      dport = m.dst;
+      one_way = m.one_way;
+    } else {
+      sport = layer.src_port;
+      dport = layer.dst_port;
+    }
+  } else if (proto == 59 && layer.ip_version == 6) {
+    return l;  // IPv6 "no next header": nothing to track
+  }
+  l.vlan[0] = packet.vlan_count > 0 ? packet.vlans[0] : 0;
+  l.vlan[1] = packet.vlan_count > 1 ? packet.vlans[1] : 0;
+  bool src_first = true;
+  // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
+  const bool vlan_key = options_.include_vlan_in_key;
+  l.key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? l.vlan[0] : 0,
+                  vlan_key ? l.vlan[1] : 0, &src_first);
+  l.side = src_first ? 0 : 1;
+  l.hash = HashKey(l.key, options_.seed);
+  l.layer = &layer;
+  l.valid = true;
+  return l;
+}
+
+void FlowTable::Prepare(const decode::DecodedPacket& packet, FlowLookup* lookup) const {
+  *lookup = packet.layer_count > 0 ? LookupFor(packet, packet.Innermost()) : FlowLookup{};
+  if (lookup->valid) __builtin_prefetch(&index_[lookup->hash & index_mask_]);
+}
+
+void FlowTable::PrefetchFlow(const FlowLookup& lookup) const {
+  if (!lookup.valid) return;
+  // Only the home slot: a hint, the real lookup happens in Process().
+  const uint32_t i = index_[lookup.hash & index_mask_];
+  if (i == kNil) return;
+  const auto* p = reinterpret_cast<const char*>(&At(i));
+  for (size_t off = 0; off < sizeof(Flow) + 63; off += 64) __builtin_prefetch(p + off, 1);
+}
+
+void FlowTable::Process(const decode::DecodedPacket& packet, const FlowLookup* innermost) {
   Advance(packet.ts_ns);
   TunnelParent parent;
   bool has_parent = false;
   for (int i = 0; i < packet.layer_count; ++i) {
     const decode::Layer& layer = packet.layers[i];
     if (i + 1 == packet.layer_count) {
-      ProcessLayer(packet, layer, has_parent ? &parent : nullptr);
+      const FlowLookup l = innermost != nullptr && innermost->layer == &layer
+                               ? *innermost
+                               : LookupFor(packet, layer);
+      ProcessLayer(packet, l, has_parent ? &parent : nullptr);
       break;
     }
     // An outer layer: a UDP tunnel is a flow of its own and the parent of
     // what it carries; an IP-level tunnel is only named.
     if (layer.proto == kProtoUdp && layer.transport_ok) {
-      const uint32_t outer = ProcessLayer(packet, layer, has_parent ? &parent : nullptr);
+      const uint32_t outer =
+          ProcessLayer(packet, LookupFor(packet, layer), has_parent ? &parent : nullptr);
       if (outer == kNil) return;
       const Flow& f = At(outer);
       parent.key = f.key;
@@ -402,41 +525,20 @@ void FlowTable::Process(const decode::DecodedPacket& packet) {
   }
 }
 
-uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const decode::Layer& layer,
+uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const FlowLookup& lookup,
                                  const TunnelParent* parent) {
   ++stats_.packets;
-  const uint8_t proto = layer.proto;
-  uint16_t sport = 0, dport = 0;
-  bool one_way = false;
-  const bool icmp = (proto == kProtoIcmp && layer.ip_version == 4) ||
-                    (proto == kProtoIcmpv6 && layer.ip_version == 6);
-  if (proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp || icmp) {
-    if (!layer.transport_ok) {
-      ++stats_.packets_without_flow;  // truncated or malformed transport header
-      return kNil;
-    }
-    if (icmp) {
-      const IcmpPorts m = MapIcmp(proto, layer.icmp_type, layer.icmp_code);
-      sport = m.src;
-      dport = m.dst;
-      one_way = m.one_way;
-    } else {
-      sport = layer.src_port;
-      dport = layer.dst_port;
-    }
-  } else if (proto == 59 && layer.ip_version == 6) {
-    ++stats_.packets_without_flow;  // IPv6 "no next header": nothing to track
+  if (!lookup.valid) {
+    ++stats_.packets_without_flow;  // no usable transport header (counted by the decoder too)
     return kNil;
   }
-  const uint16_t vlan0 = packet.vlan_count > 0 ? packet.vlans[0] : 0;
-  const uint16_t vlan1 = packet.vlan_count > 1 ? packet.vlans[1] : 0;
-  bool src_first = true;
-  // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
-  const bool vlan_key = options_.include_vlan_in_key;
-  const FlowKey key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way,
-                              vlan_key ? vlan0 : 0, vlan_key ? vlan1 : 0, &src_first);
-  const int side = src_first ? 0 : 1;
-  const uint64_t hash = HashKey(key, options_.seed);
+  const decode::Layer& layer = *lookup.layer;
+  const uint8_t proto = layer.proto;
+  const bool icmp = (proto == kProtoIcmp && layer.ip_version == 4) ||
+                    (proto == kProtoIcmpv6 && layer.ip_version == 6);
+  const FlowKey& key = lookup.key;
+  const uint64_t hash = lookup.hash;
+  const int side = lookup.side;
   const int64_t ts = packet.ts_ns;
 
   uint32_t index = Find(key, hash);
@@ -447,8 +549,8 @@ uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const deco
   }
   if (index == kNil) {
     index = Create(key, hash, layer, side, ts);
-    At(index).vlan[0] = vlan0;
-    At(index).vlan[1] = vlan1;
+    At(index).vlan[0] = lookup.vlan[0];
+    At(index).vlan[1] = lookup.vlan[1];
   }
   Flow& f = At(index);
 
@@ -456,9 +558,13 @@ uint32_t FlowTable::ProcessLayer(const decode::DecodedPacket& packet, const deco
     // Only when the tunnel changes: no uid is formatted per tunnelled packet.
     FlowExt& ext = f.Ext();
     ext.last_parent_id = parent->id;
-    const std::string uid = parent->uid != nullptr
-                                ? *parent->uid
-                                : FlowUid(options_.seed, parent->key, parent->start_ns);
+    std::string uid;
+    if (parent->uid != nullptr) {
+      uid = *parent->uid;
+    } else {
+      char buf[kMaxUidLength];
+      uid.assign(buf, FlowUidTo(buf, options_.seed, parent->key, parent->start_ns));
+    }
     if (std::find(ext.tunnel_parents.begin(), ext.tunnel_parents.end(), uid) ==
             ext.tunnel_parents.end() &&
         ext.tunnel_parents.size() < kMaxTunnelParents) {
@@ -532,7 +638,9 @@ void FlowTable::CountersOf(const Flow& f, Counters* c) const {
 void FlowTable::FillHeader(const Flow& f, vigil::v1::Event& event) const {
   const bool ipv6 = f.Has(flow_flags::kIpv6);
   const int o = f.orig_side, r = f.orig_side ^ 1;
-  event.set_uid(Uid(f));
+  // assign() into the existing strings: a reused event keeps their buffers.
+  char uid[kMaxUidLength];
+  event.mutable_uid()->assign(uid, UidTo(f, uid));
   if (!event.has_ts()) analyzers::SetTimestamp(event.mutable_ts(), f.start_ns);
   vigil::v1::FlowKey* id = event.mutable_id();
   SetAddr(id->mutable_orig_addr(), f.key.addr[o], ipv6);
@@ -544,18 +652,32 @@ void FlowTable::FillHeader(const Flow& f, vigil::v1::Event& event) const {
 }
 
 void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
-  vigil::v1::Event event;
+  // One event is reused for every conn record: each field below is written
+  // on every call (no Clear(): it would free the sub-messages), and the
+  // optional sub-messages are parked in spare_* rather than freed. A sink
+  // that moves the event away leaves an empty one, which is rebuilt.
+  vigil::v1::Event& event = conn_event_;
+  analyzers::SetTimestamp(event.mutable_ts(), f.start_ns);
   FillHeader(f, event);
   vigil::v1::FlowRecord* rec = event.mutable_flow();
   const int o = f.orig_side, r = f.orig_side ^ 1;
   const bool ipv6 = f.Has(flow_flags::kIpv6);
 
+  auto* services = rec->mutable_services();
+  auto* parents = rec->mutable_tunnel_parents();
+  services->Clear();  // RepeatedPtrField::Clear keeps the strings for reuse
+  parents->Clear();
   if (f.ext != nullptr) {
-    for (const std::string& s : f.ext->services) rec->add_services(s);
-    for (const std::string& p : f.ext->tunnel_parents) rec->add_tunnel_parents(p);
+    for (const std::string& name : f.ext->services) services->Add()->assign(name);
+    for (const std::string& p : f.ext->tunnel_parents) parents->Add()->assign(p);
   }
-  if (f.last_ns > f.start_ns)
+  if (f.last_ns > f.start_ns) {
+    if (!rec->has_duration() && spare_duration_)
+      rec->set_allocated_duration(spare_duration_.release());
     analyzers::SetDuration(rec->mutable_duration(), f.last_ns - f.start_ns);
+  } else if (rec->has_duration()) {
+    spare_duration_.reset(rec->release_duration());
+  }
 
   Counters c;
   CountersOf(f, &c);
@@ -570,6 +692,7 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
 
   if (interim || (f.ext != nullptr && f.ext->has_interim)) {
     const Counters& prev = f.Ext().reported;
+    if (!rec->has_delta() && spare_delta_) rec->set_allocated_delta(spare_delta_.release());
     vigil::v1::FlowCounters* delta = rec->mutable_delta();
     delta->set_orig_bytes(c.bytes[0] - std::min(c.bytes[0], prev.bytes[0]));
     delta->set_resp_bytes(c.bytes[1] - std::min(c.bytes[1], prev.bytes[1]));
@@ -582,6 +705,8 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
       f.ext->reported = c;
       f.ext->has_interim = true;
     }
+  } else if (rec->has_delta()) {
+    spare_delta_.reset(rec->release_delta());
   }
 
   if (f.key.proto == kProtoTcp) {
@@ -594,9 +719,13 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
   } else {
     rec->set_conn_state(vigil::v1::CONN_STATE_OTH);
   }
-  rec->set_history(HistoryString(f));
-  if (f.vlan[0] != 0) rec->add_vlans(f.vlan[0]);
-  if (f.vlan[1] != 0) rec->add_vlans(f.vlan[1]);
+  std::string* history = rec->mutable_history();
+  history->assign(f.history, f.history_len);
+  if (f.ext != nullptr) history->append(f.ext->history_more);
+  auto* vlans = rec->mutable_vlans();
+  vlans->Clear();
+  if (f.vlan[0] != 0) vlans->Add(f.vlan[0]);
+  if (f.vlan[1] != 0) vlans->Add(f.vlan[1]);
 
   CommunityIdTuple tuple;
   tuple.saddr = AddrSpan(f.key.addr[o], ipv6);
@@ -606,10 +735,12 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
   tuple.dport = f.key.port[r];
   tuple.has_ports = CommunityIdUsesPorts(f.key.proto);
   tuple.one_way = f.key.one_way != 0;
-  rec->set_community_id(CommunityId(tuple, options_.community_id_seed));
+  char community_id[kCommunityIdLength];
+  CommunityIdTo(community_id, tuple, options_.community_id_seed);
+  rec->mutable_community_id()->assign(community_id, kCommunityIdLength);
 
+  rec->set_interim(interim);
   if (interim) {
-    rec->set_interim(true);
     rec->set_end_reason(vigil::v1::END_REASON_ACTIVE_TIMEOUT);
   } else {
     switch (cause) {
@@ -660,23 +791,31 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
   info.resp_multicast = IsMulticastAddress(f.key.addr[f.orig_side ^ 1]);
   info.first_dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   info.first_payload = payload;
-  auto context = std::make_unique<FlowAnalyzerContext>(*this, index);
-  auto list = analyzer_factory_(info, *context);
-  if (list.empty()) return;
+  // The context lives in the (recycled) extension; an extension taken only
+  // for this question goes back when no protocol applies.
+  const bool had_ext = f.ext != nullptr;
   FlowExt& ext = f.Ext();
-  ext.context = std::move(context);
-  ext.analyzers = std::move(list);
-  ext.analyzer_state.assign(ext.analyzers.size(), 0);
+  ext.context.Bind(this, index);
+  auto list = analyzer_factory_(info, ext.context);
+  if (list.size() > kMaxAnalyzersPerFlow) list.resize(kMaxAnalyzersPerFlow);
+  if (list.empty()) {
+    if (!had_ext) {
+      FlowExt::Release(f.ext);
+      f.ext = nullptr;
+    }
+    return;
+  }
+  // Moving the elements keeps the extension's recycled vector capacity.
+  ext.analyzers.clear();
+  for (auto& a : list) ext.analyzers.push_back(std::move(a));
+  std::fill(std::begin(ext.analyzer_state), std::end(ext.analyzer_state), 0);
 }
 
 void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t ts) {
   if (f.ext == nullptr || f.ext->analyzers.empty()) return;
   FlowExt& ext = *f.ext;
-  for (size_t i = 0; i < ext.analyzers.size();) {
-    if (ext.analyzer_state[i] & kAnalyzerGaveUp) {
-      ++i;
-      continue;
-    }
+  for (size_t i = 0; i < ext.analyzers.size(); ++i) {
+    if (ext.analyzers[i] == nullptr || (ext.analyzer_state[i] & kAnalyzerGaveUp)) continue;
     // Per call: an analyzer may have flipped the roles (FlipRoles()).
     const auto dir =
         side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
@@ -685,16 +824,11 @@ void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t t
       ext.analyzer_state[i] |= kAnalyzerRecognized;
       AddService(f, ext.analyzers[i]->Service());
     } else if (v == analyzers::Verdict::kGiveUp) {
-      if (ext.analyzer_state[i] & kAnalyzerRecognized) {
-        // Keep it: it may still have records to flush at the end.
-        ext.analyzer_state[i] |= kAnalyzerGaveUp;
-      } else {
-        ext.analyzers.erase(ext.analyzers.begin() + static_cast<ptrdiff_t>(i));
-        ext.analyzer_state.erase(ext.analyzer_state.begin() + static_cast<ptrdiff_t>(i));
-        continue;
-      }
+      ext.analyzer_state[i] |= kAnalyzerGaveUp;
+      // A recognised analyzer stays: it may still have records to flush at
+      // the end. Another one has nothing to say: free it now.
+      if (!(ext.analyzer_state[i] & kAnalyzerRecognized)) ext.analyzers[i].reset();
     }
-    ++i;
   }
 }
 
@@ -744,7 +878,9 @@ void FlowTable::Skipped(Flow& f, uint32_t index, int side, uint64_t len) {
   if (f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
-    if (!(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) f.ext->analyzers[i]->OnGap(dir, len);
+    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
+      f.ext->analyzers[i]->OnGap(dir, len);
+    }
   }
 }
 
@@ -753,7 +889,9 @@ void FlowTable::EndOfData(Flow& f, uint32_t index, int side) {
   if (f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
-    if (!(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) f.ext->analyzers[i]->OnEndOfData(dir);
+    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
+      f.ext->analyzers[i]->OnEndOfData(dir);
+    }
   }
 }
 
@@ -763,8 +901,10 @@ bool FlowTable::KeepsStreamData(const Flow& f) const {
   // rather than lose the start of a stream whose first segment came late.
   if (!f.Has(flow_flags::kAnalyzersChecked)) return static_cast<bool>(analyzer_factory_);
   if (f.ext == nullptr) return false;
-  for (uint8_t s : f.ext->analyzer_state) {
-    if (!(s & kAnalyzerGaveUp)) return true;
+  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
+    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
+      return true;
+    }
   }
   return false;
 }

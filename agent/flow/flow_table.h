@@ -92,6 +92,18 @@ struct FlowTableStats {
   }
 };
 
+/// One IP layer's place in the table, computed ahead of processing by
+/// FlowTable::Prepare() so a batch of packets can have their flows fetched
+/// from memory while earlier packets are processed.
+struct FlowLookup {
+  FlowKey key;
+  uint64_t hash = 0;
+  const decode::Layer* layer = nullptr;
+  uint16_t vlan[2] = {0, 0};  ///< the packet's tags (logged even when not in the key)
+  uint8_t side = 0;           ///< key side of the packet's source
+  bool valid = false;         ///< false: the layer has no flow (no usable transport header)
+};
+
 /// Creates the analyzers that may parse a flow (agent/analyzers' CreateCandidates).
 using AnalyzerFactory = std::function<std::vector<std::unique_ptr<analyzers::Analyzer>>(
     const analyzers::FlowInfo&, analyzers::AnalyzerContext&)>;
@@ -107,7 +119,17 @@ class FlowTable final : private StreamEvents {
   FlowTable& operator=(const FlowTable&) = delete;
 
   /// Processes every IP layer of a decoded packet (outer tunnel layers first).
-  void Process(const decode::DecodedPacket& packet);
+  /// `innermost`, from Prepare() on the same packet, saves recomputing its key.
+  void Process(const decode::DecodedPacket& packet, const FlowLookup* innermost = nullptr);
+
+  /// Batch processing, in this order for each packet of a batch: Prepare()
+  /// (computes the innermost layer's key and starts loading its index slot),
+  /// PrefetchFlow() a few packets ahead (starts loading the flow the slot
+  /// names), then Process(packet, &lookup). Prefetches are hints: results do
+  /// not depend on them, only how long the flow and slot take to reach the
+  /// cache (misses on a table far larger than the cache dominate otherwise).
+  void Prepare(const decode::DecodedPacket& packet, FlowLookup* lookup) const;
+  void PrefetchFlow(const FlowLookup& lookup) const;
   /// Runs the timers due at `now_ns` (never moves time backwards).
   void Advance(int64_t now_ns);
   /// Ends every flow with `cause` (end of input or shutdown).
@@ -130,7 +152,8 @@ class FlowTable final : private StreamEvents {
     int64_t start_ns = 0;
     const std::string* uid = nullptr;  ///< set for IP tunnels
   };
-  uint32_t ProcessLayer(const decode::DecodedPacket& packet, const decode::Layer& layer,
+  FlowLookup LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer) const;
+  uint32_t ProcessLayer(const decode::DecodedPacket& packet, const FlowLookup& lookup,
                         const TunnelParent* parent);
   uint32_t Find(const FlowKey& key, uint64_t hash) const;
   uint32_t Create(const FlowKey& key, uint64_t hash, const decode::Layer& layer, int side,
@@ -150,7 +173,8 @@ class FlowTable final : private StreamEvents {
   void CheckInterim(Flow& flow, int64_t ts);
   void EmitConn(Flow& flow, bool interim, EndCause cause);
   void FillHeader(const Flow& flow, vigil::v1::Event& event) const;
-  std::string Uid(const Flow& flow) const;
+  /// Writes the flow's uid to `out` (kMaxUidLength bytes); returns its length.
+  size_t UidTo(const Flow& flow, char* out) const;
   void CountersOf(const Flow& flow, Counters* out) const;
 
   // Analyzers.
@@ -175,12 +199,16 @@ class FlowTable final : private StreamEvents {
   TcpTracker tcp_;
   std::unique_ptr<TunnelTable> tunnels_;
   FlowTableStats stats_;
+  // The conn record under construction, reused (see EmitConn()).
+  vigil::v1::Event conn_event_;
+  std::unique_ptr<google::protobuf::Duration> spare_duration_;
+  std::unique_ptr<vigil::v1::FlowCounters> spare_delta_;
 
   // Flows live in fixed-size chunks so their addresses never change.
   static constexpr uint32_t kChunkBits = 12;
   static constexpr uint32_t kChunkSize = 1u << kChunkBits;
   std::vector<std::unique_ptr<Flow[]>> chunks_;
-  std::vector<uint32_t> free_;
+  uint32_t free_head_ = kNil;  ///< ended flows, chained through Flow::next
   uint32_t allocated_ = 0;
   size_t active_ = 0;
   Flow& At(uint32_t index) { return chunks_[index >> kChunkBits][index & (kChunkSize - 1)]; }

@@ -12,33 +12,45 @@ uint64_t Mix(uint64_t x) {
   return x;
 }
 
-void AppendBase62(std::string& out, uint64_t v) {
+// Writes the base62 digits of `v` at `out`; returns how many.
+size_t Base62(char* out, uint64_t v) {
   static constexpr char kDigits[] =
       "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   char buf[16];
-  int n = 0;
+  size_t n = 0;
   do {
     buf[n++] = kDigits[v % 62];
     v /= 62;
   } while (v != 0);
-  while (n > 0) out.push_back(buf[--n]);
+  for (size_t i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
+  return n;
+}
+
+size_t FormatUidTo(char* out, uint64_t hi, uint32_t lo, char prefix) {
+  out[0] = prefix;
+  size_t n = 1;
+  n += Base62(out + n, hi);
+  n += Base62(out + n, lo);
+  return n;
 }
 
 }  // namespace
 
 std::string FormatUid(uint64_t hi, uint32_t lo, char prefix) {
-  std::string uid(1, prefix);
-  uid.reserve(20);
-  AppendBase62(uid, hi);
-  AppendBase62(uid, lo);
-  return uid;
+  char buf[kMaxUidLength];
+  return std::string(buf, FormatUidTo(buf, hi, lo, prefix));
 }
 
-std::string FlowUid(uint64_t seed, const FlowKey& key, int64_t start_ns) {
+size_t FlowUidTo(char* out, uint64_t seed, const FlowKey& key, int64_t start_ns) {
   const uint64_t h = HashKey(key, seed);
   const uint64_t hi = Mix(h ^ static_cast<uint64_t>(start_ns));
   const uint64_t lo = Mix(hi ^ seed ^ 0x5bd1e9955bd1e995ull);
-  return FormatUid(hi, static_cast<uint32_t>(lo));
+  return FormatUidTo(out, hi, static_cast<uint32_t>(lo), 'C');
+}
+
+std::string FlowUid(uint64_t seed, const FlowKey& key, int64_t start_ns) {
+  char buf[kMaxUidLength];
+  return std::string(buf, FlowUidTo(buf, seed, key, start_ns));
 }
 
 std::string SerialUid(uint64_t seed, uint64_t serial) {

@@ -18,6 +18,7 @@
 
 #include "agent/analyzers/analyzer.h"
 #include "agent/analyzers/dns/dns_message.h"
+#include "agent/analyzers/pooled_allocation.h"
 #include "agent/analyzers/registry.h"
 #include "vigil/v1/records.pb.h"
 
@@ -29,7 +30,8 @@ bool IsDnsPort(vigil::v1::Transport transport, uint16_t port);
 /// Registry factory: a DnsAnalyzer for flows on a DNS port, else nullptr.
 std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx);
 
-class DnsAnalyzer final : public Analyzer {
+// Pooled: one is created per flow that may speak the protocol.
+class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> {
  public:
   /// At most this many queries (and as many responses) wait for their
   /// counterpart; beyond it the oldest is logged unmatched (anomaly

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "agent/analyzers/analyzer.h"
+#include "agent/analyzers/pooled_allocation.h"
 #include "agent/analyzers/registry.h"
 #include "vigil/v1/records.pb.h"
 
@@ -36,7 +37,8 @@ namespace vigil::agent::analyzers::http {
 /// may start an HTTP request (or response); else nullptr.
 std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx);
 
-class HttpAnalyzer final : public Analyzer {
+// Pooled: one is created per flow that may speak the protocol.
+class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer> {
  public:
   enum class Mode : uint8_t {
     kPort,    ///< well-known HTTP port: a valid request line confirms

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "agent/analyzers/analyzer.h"
+#include "agent/analyzers/pooled_allocation.h"
 #include "agent/analyzers/registry.h"
 #include "agent/analyzers/tls/hello.h"
 #include "vigil/v1/records.pb.h"
@@ -31,7 +32,8 @@ namespace vigil::agent::analyzers::tls {
 /// first payload looks like a TLS handshake; else nullptr.
 std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx);
 
-class TlsAnalyzer final : public Analyzer {
+// Pooled: one is created per flow that may speak the protocol.
+class TlsAnalyzer final : public Analyzer, public PooledAllocation<TlsAnalyzer> {
  public:
   enum class Mode : uint8_t {
     kPort,  ///< well-known TLS port: a valid ClientHello (or ServerHello) confirms

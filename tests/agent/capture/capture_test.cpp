@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -161,6 +162,69 @@ TEST(FileSource, BpfFilterAndErrors) {
   ASSERT_TRUE(interrupted.has_value());
   (*interrupted)->Interrupt();
   EXPECT_EQ((*interrupted)->Next(p), ReadStatus::kEnd);
+  fs::remove(path);
+}
+
+TEST(FileSource, BatchesHoldTheSamePacketsAsNextAndOutliveLaterReads) {
+  const fs::path path = Temp("batch.pcap");
+  std::vector<tb::Bytes> frames;
+  {
+    tb::PcapWriter w;
+    ASSERT_TRUE(w.Open(path.string(), tb::kLinkEthernet, /*nano=*/true));
+    for (uint16_t i = 0; i < 7; ++i) {
+      frames.push_back(i % 2 ? TcpFrame() : UdpFrame(1000 + i));
+      ASSERT_TRUE(w.Write(1'000 + i, frames.back()));
+    }
+    ASSERT_TRUE(w.Close());
+  }
+  auto source = OpenFileSource({path.string(), ""});
+  ASSERT_TRUE(source.has_value()) << source.error();
+  PacketBatch first, second, third;
+  ASSERT_EQ((*source)->NextBatch(first, 3), ReadStatus::kPacket);
+  ASSERT_EQ((*source)->NextBatch(second, 3), ReadStatus::kPacket);
+  ASSERT_EQ((*source)->NextBatch(third, 3), ReadStatus::kPacket);
+  ASSERT_EQ(first.size(), 3u);
+  ASSERT_EQ(second.size(), 3u);
+  ASSERT_EQ(third.size(), 1u);  // what is left; no waiting for a full batch
+  PacketBatch end;
+  EXPECT_EQ((*source)->NextBatch(end, 3), ReadStatus::kEnd);
+  EXPECT_TRUE(end.empty());
+  // Every batch still holds its own bytes after the later reads.
+  size_t k = 0;
+  for (const PacketBatch* b : {&first, &second, &third}) {
+    for (size_t i = 0; i < b->size(); ++i, ++k) {
+      const Packet p = (*b)[i];
+      EXPECT_EQ(p.ts_ns, 1'000 + static_cast<int64_t>(k));
+      EXPECT_EQ(p.wire_len, frames[k].size());
+      EXPECT_TRUE(std::equal(p.data.begin(), p.data.end(), frames[k].begin(), frames[k].end()))
+          << "packet " << k;
+    }
+  }
+  EXPECT_EQ((*source)->Stats().packets_received, 7u);
+
+  auto interrupted = OpenFileSource({path.string(), ""});
+  ASSERT_TRUE(interrupted.has_value());
+  (*interrupted)->Interrupt();
+  EXPECT_EQ((*interrupted)->NextBatch(first, 3), ReadStatus::kEnd);
+  fs::remove(path);
+}
+
+TEST(FileSource, ATruncatedFileDeliversWhatWasReadThenTheError) {
+  const fs::path path = Temp("cut.pcap");
+  {
+    tb::PcapWriter w;
+    ASSERT_TRUE(w.Open(path.string()));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(w.Write(1 + i, UdpFrame(53)));
+    ASSERT_TRUE(w.Close());
+  }
+  fs::resize_file(path, fs::file_size(path) - 10);  // the last packet is cut short
+  auto source = OpenFileSource({path.string(), ""});
+  ASSERT_TRUE(source.has_value()) << source.error();
+  PacketBatch batch;
+  ASSERT_EQ((*source)->NextBatch(batch, 8), ReadStatus::kPacket);
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_EQ((*source)->NextBatch(batch, 8), ReadStatus::kError);
+  EXPECT_NE((*source)->Error().find("truncated"), std::string::npos) << (*source)->Error();
   fs::remove(path);
 }
 

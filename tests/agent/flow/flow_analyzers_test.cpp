@@ -192,5 +192,79 @@ TEST(FlowAnalyzers, OutOfOrderSegmentsReachTheAnalyzerInOrder) {
   EXPECT_EQ(http[0].http().status_code(), 204u);
 }
 
+// A sink that copies instead of moving: the table's reused conn event keeps
+// whatever the previous record left in it, so a field not rewritten on every
+// record would leak into the next one.
+class CopyingSink final : public exporter::RecordSink {
+ public:
+  void Emit(v1::Event&& event) override { events.push_back(event); }
+  std::vector<v1::Event> events;
+};
+
+void MixedTraffic(FlowTable& table) {
+  decode::Decoder decoder;
+  decode::DecodedPacket pkt;
+  int64_t ts = kSecond;
+  auto frame = [&](const Bytes& f) {
+    if (decoder.Decode(decode::link_type::kEthernet, ts, static_cast<uint32_t>(f.size()), f, pkt) ==
+        decode::DecodeResult::kIp) {
+      table.Process(pkt);
+    }
+    ts += 400 * kMs;
+  };
+  const Bytes c = ParseIp("10.0.0.1"), s = ParseIp("192.0.2.80"), v6a = ParseIp("2001:db8::1"),
+              v6b = ParseIp("2001:db8::2");
+  testing::L2 tagged;
+  tagged.vlans = {10, 20};
+  const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  // A tagged HTTP connection whose records get a duration, services and an
+  // interim delta (active timeout 1 s).
+  frame(testing::Frame(tagged, c, s, testing::kProtoTcp,
+                       testing::Tcp(c, s, 40000, 80, 100, 0, tcp::kSyn)));
+  frame(testing::Frame(tagged, s, c, testing::kProtoTcp,
+                       testing::Tcp(s, c, 80, 40000, 500, 101, tcp::kSyn | tcp::kAck)));
+  frame(testing::Frame(tagged, c, s, testing::kProtoTcp,
+                       testing::Tcp(c, s, 40000, 80, 101, 501, kPA, testing::ToBytes(req))));
+  frame(testing::Frame(tagged, s, c, testing::kProtoTcp,
+                       testing::Tcp(s, c, 80, 40000, 501, 101 + static_cast<uint32_t>(req.size()),
+                                    kPA, testing::ToBytes(resp))));
+  // Single-packet UDP (no duration, no service, no VLAN), IPv6 UDP, ICMP.
+  frame(testing::Frame({}, c, s, testing::kProtoUdp, testing::Udp(c, s, 5000, 9, Bytes(4, 1))));
+  frame(testing::Frame({}, v6a, v6b, testing::kProtoUdp,
+                       testing::Udp(v6a, v6b, 5001, 53, Dns(1, false))));
+  frame(testing::Frame({}, c, s, testing::kProtoIcmp, testing::Icmp(c, s, 8, 0, 1, Bytes(8, 0))));
+  table.FlushAll();
+}
+
+TEST(FlowRecords, AReusedConnEventCarriesNothingFromThePreviousRecord) {
+  FlowTableOptions o = FlowHarness::Defaults();
+  o.timeouts.active_ns = kSecond;
+  RecordingSink moving;
+  CopyingSink copying;
+  {
+    FlowTable a(o, moving, AllAnalyzers());
+    MixedTraffic(a);
+  }
+  {
+    FlowTable b(o, copying, AllAnalyzers());
+    MixedTraffic(b);
+  }
+  ASSERT_EQ(moving.events.size(), copying.events.size());
+  ASSERT_GE(moving.events.size(), 6u);
+  bool saw_interim = false, saw_plain_after_rich = false, rich = false;
+  for (size_t i = 0; i < moving.events.size(); ++i) {
+    EXPECT_EQ(moving.events[i].DebugString(), copying.events[i].DebugString()) << "record " << i;
+    if (!moving.events[i].has_flow()) continue;
+    const auto& f = moving.events[i].flow();
+    saw_interim |= f.interim();
+    if (f.services_size() > 0 || f.has_delta() || f.vlans_size() > 0) rich = true;
+    if (rich && f.services_size() == 0 && !f.has_duration() && f.vlans_size() == 0)
+      saw_plain_after_rich = true;
+  }
+  EXPECT_TRUE(saw_interim);
+  EXPECT_TRUE(saw_plain_after_rich);  // the scenario exercises what could leak
+}
+
 }  // namespace
 }  // namespace vigil::agent::flow
