@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "agent/analyzers/record_recycler.h"
 #include "agent/analyzers/record_time.h"
 
 namespace vigil::agent::analyzers::dns {
@@ -19,6 +20,16 @@ constexpr uint8_t kOpUpdate = 5;
 constexpr uint16_t kNetbiosPort = 137;
 
 size_t Index(Direction dir) { return static_cast<size_t>(dir); }
+
+using Recycler = RecordRecycler<vigil::v1::DnsRecord>;
+
+// The parse scratch, shared by every DNS analyzer of the thread (a message
+// is parsed and applied before the next one starts), so its buffers are
+// reused across flows.
+Message& Scratch() {
+  thread_local Message m;
+  return m;
+}
 
 }  // namespace
 
@@ -106,8 +117,9 @@ bool DnsAnalyzer::HandleMessage(Direction dir, std::span<const uint8_t> bytes, i
     if (qr && dir == Direction::kOrig && !multicast_) ctx_.FlipRoles();
   }
   // The scratch message is reused, but a huge response must not pin its
-  // memory for the rest of a long-lived flow.
+  // memory for the rest of the thread's life.
   constexpr size_t kKeptAnswers = 16;
+  Message& scratch_ = Scratch();
   if (scratch_.answers.capacity() > kKeptAnswers) scratch_.answers = {};
   const ParseError err = ParseMessage(bytes, scratch_);
   if (err != ParseError::kNone) {
@@ -130,11 +142,7 @@ bool DnsAnalyzer::HandleMessage(Direction dir, std::span<const uint8_t> bytes, i
   if (multicast_) {
     // mDNS/LLMNR: answers come from anyone, ids are often 0; each message
     // stands alone (Zeek marks both sides seen and logs at once).
-    Pending p;
-    p.id = h.id;
-    p.ts_ns = ts_ns;
-    p.record.set_transport(transport_);
-    p.record.set_trans_id(h.id);
+    Pending p = NewPending(h.id, ts_ns);
     ApplyMessage(p, scratch_, ts_ns);
     Emit(std::move(p));
     return true;
@@ -151,15 +159,21 @@ bool DnsAnalyzer::HandleMessage(Direction dir, std::span<const uint8_t> bytes, i
     Emit(std::move(p));
     return true;
   }
-  Pending p;
-  p.id = h.id;
-  p.ts_ns = ts_ns;
-  p.record.set_transport(transport_);
-  p.record.set_trans_id(h.id);
+  Pending p = NewPending(h.id, ts_ns);
   ApplyMessage(p, scratch_, ts_ns);
   (is_query ? p.saw_query : p.saw_reply) = true;
   EnqueueBounded(is_query ? queries_ : replies_, std::move(p));
   return true;
+}
+
+DnsAnalyzer::Pending DnsAnalyzer::NewPending(uint16_t id, int64_t ts_ns) {
+  Pending p;
+  Recycler::Local().Reuse(&p.record);
+  p.id = id;
+  p.ts_ns = ts_ns;
+  p.record.set_transport(transport_);
+  p.record.set_trans_id(id);
+  return p;
 }
 
 void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
@@ -173,13 +187,13 @@ void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
       rec.set_qclass(msg.question_class);
       rec.set_qtype(msg.question_type);
       rec.set_z(h.z);
-      std::string query = msg.question_name;
+      std::string* query = rec.mutable_query();
+      query->assign(msg.question_name);
       if (netbios_) {
-        if (std::string decoded = DecodeNetbiosName(query); !decoded.empty()) {
-          query = std::move(decoded);
+        if (std::string decoded = DecodeNetbiosName(*query); !decoded.empty()) {
+          *query = std::move(decoded);
         }
       }
-      rec.set_query(std::move(query));
     }
     // Answers in a query are not what dns.log tracks.
     return;
@@ -194,7 +208,7 @@ void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
   }
   for (const Answer& a : msg.answers) {
     if (!a.logged) continue;
-    if (!rec.has_query()) rec.set_query(a.owner);
+    if (!rec.has_query()) rec.mutable_query()->assign(a.owner);
     rec.set_aa(h.aa);
     rec.set_ra(h.ra);
     if (!rec.has_rtt()) {
@@ -203,17 +217,15 @@ void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
       if (const int64_t rtt = ts_ns - p.ts_ns; rtt != 0) SetDuration(rec.mutable_rtt(), rtt);
     }
     if (!a.text.empty()) {
-      rec.add_answers(a.text);
+      rec.add_answers()->assign(a.text);
       SetDuration(rec.add_ttls(), int64_t{a.ttl} * 1'000'000'000);
     }
   }
 }
 
 void DnsAnalyzer::Emit(Pending&& p) {
-  vigil::v1::Event event;
-  SetTimestamp(event.mutable_ts(), p.ts_ns);
-  *event.mutable_dns() = std::move(p.record);
-  ctx_.EmitRecord(std::move(event));
+  Recycler::Local().Emit(ctx_, p.ts_ns, &p.record,
+                         [](vigil::v1::Event& e) { return e.mutable_dns(); });
 }
 
 void DnsAnalyzer::EnqueueBounded(std::vector<Pending>& queue, Pending&& p) {

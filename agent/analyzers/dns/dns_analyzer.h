@@ -66,6 +66,7 @@ class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> 
   // Parses and accounts one message sent from `dir`; false if it was not
   // valid DNS.
   bool HandleMessage(Direction dir, std::span<const uint8_t> bytes, int64_t ts_ns);
+  Pending NewPending(uint16_t id, int64_t ts_ns);
   void ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns);
   void Emit(Pending&& p);
   void EnqueueBounded(std::vector<Pending>& queue, Pending&& p);
@@ -79,7 +80,6 @@ class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> 
   bool reported_recognized_ = false;
   bool gave_up_ = false;
   bool first_message_ = true;       // no message with a full header seen yet
-  Message scratch_;                 // reused across messages: keeps its capacity
   std::vector<Pending> queries_;    // waiting for a response, oldest first
   std::vector<Pending> replies_;    // responses that arrived before any query
   std::unique_ptr<TcpSide[]> tcp_;  // allocated only for TCP flows

@@ -350,13 +350,15 @@ ParseError ParseMessage(std::span<const uint8_t> msg, Message& out) {
   if (h.qdcount > kMaxQuestions) return ParseError::kTooManyQuestions;
 
   for (uint16_t i = 0; i < h.qdcount; ++i) {
-    std::string name;
+    // Read into a spare buffer: question_name keeps the last complete one.
+    std::string& name = out.name_scratch;
+    name.clear();
     ParseError err = ReadName(r, name, ParseError::kTruncatedQuestion);
     if (err != ParseError::kNone) return err;
     const uint16_t qtype = r.U16();
     const uint16_t qclass = r.U16();
     if (!r.ok()) return ParseError::kTruncatedQuestion;
-    out.question_name = std::move(name);
+    out.question_name.swap(name);  // both keep their capacity
     out.question_type = qtype;
     out.question_class = qclass;
     ++out.questions_parsed;

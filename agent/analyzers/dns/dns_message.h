@@ -80,6 +80,8 @@ struct Message {
   uint16_t question_type = 0;
   uint16_t question_class = 0;
   std::vector<Answer> answers;  ///< answer section, in wire order
+  /// Parse scratch (a name being read), kept for its capacity.
+  std::string name_scratch;
 };
 
 /// Upper bound on the question count of a plausible message (Zeek's

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "agent/analyzers/record_recycler.h"
 #include "agent/analyzers/record_time.h"
 #include "agent/analyzers/text_escape.h"
 
@@ -92,6 +93,15 @@ std::string Escaped(std::string_view raw) {
   AppendEscapedUtf8(out, {reinterpret_cast<const uint8_t*>(raw.data()), raw.size()});
   return out;
 }
+
+// Replaces `*out` (a record field, kept allocated across recycled records)
+// with the escaped text, reusing its capacity.
+void AssignEscaped(std::string* out, std::string_view raw) {
+  out->clear();
+  AppendEscapedUtf8(*out, {reinterpret_cast<const uint8_t*>(raw.data()), raw.size()});
+}
+
+using Recycler = RecordRecycler<vigil::v1::HttpRecord>;
 
 template <size_t N>
 bool Contains(const uint16_t (&ports)[N], uint16_t port) {
@@ -376,8 +386,10 @@ void HttpAnalyzer::RequestLine(std::string_view line) {
     Emit(std::move(oldest));
   }
   Transaction& txn = NewTxn();
-  txn.record.set_method(Escaped(method));
-  txn.record.set_uri(Escaped(UnescapeUri(line.substr(rest, end_of_uri - rest))));
+  AssignEscaped(txn.record.mutable_method(), method);
+  thread_local std::string uri;
+  UnescapeUriTo(line.substr(rest, end_of_uri - rest), uri);
+  AssignEscaped(txn.record.mutable_uri(), uri);
   txn.head = EqualsNoCase(method, "HEAD");
   txn.connect = EqualsNoCase(method, "CONNECT");
 
@@ -457,8 +469,15 @@ void HttpAnalyzer::StatusLine(std::string_view line) {
   }
   vigil::v1::HttpRecord& rec = txn->record;
   rec.set_status_code(code);
-  rec.set_status_msg(has_reason ? Escaped(reason) : std::string("<empty>"));
-  rec.set_version(std::to_string(major) + "." + std::to_string(minor));
+  if (has_reason) {
+    AssignEscaped(rec.mutable_status_msg(), reason);
+  } else {
+    rec.mutable_status_msg()->assign("<empty>");
+  }
+  // ParseVersion() yields single digits.
+  const char version[3] = {static_cast<char>('0' + major % 10), '.',
+                           static_cast<char>('0' + minor % 10)};
+  rec.mutable_version()->assign(version, sizeof(version));
   if (code >= 100 && code < 200) {
     rec.set_info_code(code);
     rec.set_info_msg(rec.status_msg());
@@ -500,9 +519,9 @@ void HttpAnalyzer::HeaderLine(Direction dir, std::string_view line) {
   Transaction* txn = FindTxn(side.txn);
   const bool request = dir == Direction::kOrig;
   if (request && txn != nullptr) {
-    std::string upper = Escaped(name);
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    txn->record.add_client_header_names(std::move(upper));
+    std::string* upper = txn->record.add_client_header_names();
+    AssignEscaped(upper, name);
+    for (char& c : *upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   Field field = Field::kNone;
   if (EqualsNoCase(name, "content-length")) {
@@ -542,16 +561,16 @@ void HttpAnalyzer::FlushHeader(Direction dir) {
   Transaction* txn = FindTxn(side.txn);
   switch (field) {
     case Field::kHost:
-      if (txn) txn->record.set_host(Escaped(value));
+      if (txn) AssignEscaped(txn->record.mutable_host(), value);
       break;
     case Field::kReferer:
-      if (txn) txn->record.set_referrer(Escaped(value));
+      if (txn) AssignEscaped(txn->record.mutable_referrer(), value);
       break;
     case Field::kUserAgent:
-      if (txn) txn->record.set_user_agent(Escaped(value));
+      if (txn) AssignEscaped(txn->record.mutable_user_agent(), value);
       break;
     case Field::kOrigin:
-      if (txn) txn->record.set_origin(Escaped(value));
+      if (txn) AssignEscaped(txn->record.mutable_origin(), value);
       break;
     case Field::kAuthorization: {
       bool basic = false;
@@ -684,9 +703,9 @@ void HttpAnalyzer::Sniff(Side& side, Transaction& txn, bool request) {
   const std::string_view type = SniffMimeType({side.sniff.data(), side.sniff_len});
   if (type.empty()) return;
   if (request) {
-    txn.record.add_orig_mime_types(std::string(type));
+    txn.record.add_orig_mime_types()->assign(type);
   } else {
-    txn.record.add_resp_mime_types(std::string(type));
+    txn.record.add_resp_mime_types()->assign(type);
   }
 }
 
@@ -801,6 +820,7 @@ HttpAnalyzer::Transaction* HttpAnalyzer::FindTxn(uint32_t depth) {
 
 HttpAnalyzer::Transaction& HttpAnalyzer::NewTxn() {
   Transaction& txn = txns_.emplace_back();
+  Recycler::Local().Reuse(&txn.record);
   txn.depth = ++depth_;
   txn.ts_ns = now_ns_;
   txn.record.set_trans_depth(txn.depth);
@@ -810,10 +830,8 @@ HttpAnalyzer::Transaction& HttpAnalyzer::NewTxn() {
 void HttpAnalyzer::Emit(Transaction&& txn) {
   // Without both signatures Zeek's detection never attaches HTTP: no entry.
   if (mode_ == Mode::kDetect && !recognized_) return;
-  vigil::v1::Event event;
-  SetTimestamp(event.mutable_ts(), txn.ts_ns);
-  *event.mutable_http() = std::move(txn.record);
-  ctx_.EmitRecord(std::move(event));
+  Recycler::Local().Emit(ctx_, txn.ts_ns, &txn.record,
+                         [](vigil::v1::Event& e) { return e.mutable_http(); });
 }
 
 void HttpAnalyzer::EmitAll() {

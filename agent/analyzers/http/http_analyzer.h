@@ -167,6 +167,8 @@ class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer
 
 /// The URI as Zeek logs it: %XX (and %uXXXX) escapes decoded.
 std::string UnescapeUri(std::string_view uri);
+/// The same into `out` (replaced), keeping its capacity.
+void UnescapeUriTo(std::string_view uri, std::string& out);
 /// The user name of an HTTP Basic Authorization value, or nullopt-like empty
 /// result with `ok` false when the value is not Basic or does not decode.
 /// The password is wiped from memory and never returned.

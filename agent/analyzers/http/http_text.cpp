@@ -67,6 +67,12 @@ bool LooksLikeJsonObject(std::string_view s) {
 // (IIS style), a doubled '%' collapsed, anything else kept as is.
 std::string UnescapeUri(std::string_view uri) {
   std::string out;
+  UnescapeUriTo(uri, out);
+  return out;
+}
+
+void UnescapeUriTo(std::string_view uri, std::string& out) {
+  out.clear();
   out.reserve(uri.size());
   size_t i = 0;
   const size_t n = uri.size();
@@ -105,7 +111,6 @@ std::string UnescapeUri(std::string_view uri) {
     out.push_back('%');
     out.push_back(uri[i++]);
   }
-  return out;
 }
 
 std::string BasicAuthUser(std::string_view value, bool& is_basic) {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "agent/analyzers/record_recycler.h"
 #include "agent/analyzers/record_time.h"
 #include "agent/analyzers/text_escape.h"
 #include "agent/analyzers/tls/fingerprint.h"
@@ -11,6 +12,8 @@
 
 namespace vigil::agent::analyzers::tls {
 namespace {
+
+using Recycler = RecordRecycler<vigil::v1::TlsRecord>;
 
 // RFC 5246 6.2: record content types.
 constexpr uint8_t kChangeCipherSpec = 20;
@@ -145,6 +148,7 @@ std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx
 
 TlsAnalyzer::TlsAnalyzer(Mode mode, AnalyzerContext& ctx)
     : ctx_(ctx), mode_(mode), sides_(std::make_unique<Side[]>(2)) {
+  Recycler::Local().Reuse(&record_);
   if (mode_ != Mode::kStartTls) {
     sides_[0].started = true;
     sides_[1].started = true;
@@ -527,10 +531,8 @@ void TlsAnalyzer::Emit() {
   if (emitted_) return;
   emitted_ = true;
   record_.set_established(established_);
-  vigil::v1::Event event;
-  SetTimestamp(event.mutable_ts(), first_ts_ns_);
-  *event.mutable_tls() = std::move(record_);
-  ctx_.EmitRecord(std::move(event));
+  Recycler::Local().Emit(ctx_, first_ts_ns_, &record_,
+                         [](vigil::v1::Event& e) { return e.mutable_tls(); });
 }
 
 void TlsAnalyzer::OnGap(Direction dir, uint64_t len) {
