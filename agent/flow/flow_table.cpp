@@ -333,7 +333,10 @@ void FlowTable::Touch(uint32_t index, int64_t previous_last_ns) {
   if (static_cast<uint8_t>(cls) != f.timer_class) {
     Unlink(index);
     Link(index, cls);
-  } else if (!anchored && f.last_ns != previous_last_ns) {
+  } else if (!anchored && f.last_ns != previous_last_ns &&
+             classes_[static_cast<size_t>(cls)].tail != index) {
+    // Moves to the tail (latest deadline). Already the tail, as for every
+    // packet of a train after the first, it stays: its deadline only grew.
     Unlink(index);
     Link(index, cls);
   }
@@ -341,16 +344,28 @@ void FlowTable::Touch(uint32_t index, int64_t previous_last_ns) {
 
 void FlowTable::Advance(int64_t now_ns) {
   if (now_ns > now_ns_) now_ns_ = now_ns;
+  tunnels_->Expire(now_ns_);
+  stats_.tunnels_active = tunnels_->size();
+  // Called for every packet: one comparison unless some flow may be due.
+  // next_deadline_ is a lower bound of every flow's deadline: Link() lowers
+  // it, and a flow's deadline only moves later without a Link().
+  if (now_ns_ < next_deadline_) return;
+  int64_t next = INT64_MAX;
   for (size_t c = 0; c < kTimerClassCount; ++c) {
     while (classes_[c].head != kNil) {
       const uint32_t head = classes_[c].head;
-      if (Deadline(At(head)) > now_ns_) break;
+      const int64_t deadline = Deadline(At(head));
+      if (deadline > now_ns_) {
+        next = std::min(next, deadline);
+        break;
+      }
       End(head, c == static_cast<size_t>(TimerClass::kClosing) ? EndCause::kClosed
                                                                : EndCause::kIdleTimeout);
     }
   }
-  tunnels_->Expire(now_ns_);
-  stats_.tunnels_active = tunnels_->size();
+  // Each class list is in deadline order, so `next` is the earliest of all
+  // (End() links nothing).
+  next_deadline_ = next;
 }
 
 // ---- lifecycle -----------------------------------------------------------
@@ -411,6 +426,7 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Laye
   ++active_;
   ++stats_.flows_created;
   stats_.flows_active = active_;
+  stats_.flows_active_peak = std::max<uint64_t>(stats_.flows_active_peak, active_);
   return index;
 }
 

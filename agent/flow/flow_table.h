@@ -73,8 +73,9 @@ struct FlowTableStats {
   uint64_t packets_without_flow = 0;  ///< no usable transport header (counted by the decoder too)
   uint64_t packets_bad_checksum = 0;  ///< TCP/ICMP packets discarded by checksum verification
   uint64_t flows_created = 0;
-  uint64_t flows_active = 0;  ///< gauge
-  uint64_t flows_reused = 0;  ///< a new connection replaced a closed one (same 5-tuple)
+  uint64_t flows_active = 0;       ///< gauge
+  uint64_t flows_active_peak = 0;  ///< high-water mark of flows_active
+  uint64_t flows_reused = 0;       ///< a new connection replaced a closed one (same 5-tuple)
   std::array<uint64_t, kEndCauseCount> flows_ended{};
   std::array<uint64_t, kTimerClassCount> evictions{};  ///< by the class of the evicted flow
   uint64_t records_emitted = 0;                        ///< conn records (final and interim)

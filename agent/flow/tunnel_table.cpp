@@ -1,5 +1,7 @@
 #include "agent/flow/tunnel_table.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "agent/flow/uid.h"
@@ -39,14 +41,21 @@ const std::string& TunnelTable::Uid(const decode::IpAddr& a, const decode::IpAdd
     lru_.pop_front();
   }
   lru_.push_back(key);
+  next_expiry_ns_ = std::min(next_expiry_ns_, now_ns + idle_ns_);
   Entry e{SerialUid(seed_, ++serial_), now_ns, std::prev(lru_.end())};
   return map_.emplace(key, std::move(e)).first->second.uid;
 }
 
 void TunnelTable::Expire(int64_t now_ns) {
+  // Called for every packet: one comparison unless a tunnel may be due.
+  if (now_ns < next_expiry_ns_) return;
+  next_expiry_ns_ = INT64_MAX;
   while (!lru_.empty()) {
     auto it = map_.find(lru_.front());
-    if (it->second.last_ns + idle_ns_ > now_ns) break;
+    if (it->second.last_ns + idle_ns_ > now_ns) {
+      next_expiry_ns_ = it->second.last_ns + idle_ns_;
+      break;
+    }
     map_.erase(it);
     lru_.pop_front();
   }

@@ -8,6 +8,7 @@
 //
 // Owned by the FlowTable (capture thread). Not thread-safe.
 
+#include <climits>
 #include <cstdint>
 #include <list>
 #include <string>
@@ -46,6 +47,8 @@ class TunnelTable {
   uint64_t serial_ = 0;
   std::unordered_map<Key, Entry, KeyHash> map_;
   std::list<Key> lru_;  // most recently used at the back
+  /// No tunnel expires before this (a lower bound; touching only delays).
+  int64_t next_expiry_ns_ = INT64_MAX;
 };
 
 }  // namespace vigil::agent::flow

@@ -79,6 +79,7 @@ class Writer {
     ts_ += spec_.gap_ns;
     ++summary_.packets;
     summary_.bytes += frame.size();
+    if (proto == tb::kProtoTcp) ++summary_.tcp_packets;
   }
 
   tb::PcapWriter& w_;
@@ -278,6 +279,11 @@ TrafficSummary WriteMixedCapture(const std::string& path, const TrafficSpec& spe
   }
   pcap.Close();
   w.summary().flows = convs.size();
+  for (const Conv& c : convs) {
+    if (c.kind == Kind::kHttp || c.kind == Kind::kTls || c.kind == Kind::kBulk) {
+      ++w.summary().tcp_flows;
+    }
+  }
   return w.summary();
 }
 
