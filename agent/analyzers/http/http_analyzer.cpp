@@ -130,10 +130,12 @@ bool IsDetectMethod(std::string_view method) {
 // an HTTP request (orig) or status line (resp).
 bool PlausibleStart(Direction dir, std::string_view buffered, std::span<const uint8_t> data) {
   constexpr size_t kLookahead = 24;
-  std::string head(buffered.substr(0, kLookahead));
-  const size_t more = std::min(kLookahead - head.size(), data.size());
-  head.append(reinterpret_cast<const char*>(data.data()), more);
-  std::string_view s = head;
+  char head[kLookahead];
+  const size_t have = std::min(buffered.size(), kLookahead);
+  std::memcpy(head, buffered.data(), have);
+  const size_t more = std::min(kLookahead - have, data.size());
+  std::memcpy(head + have, data.data(), more);
+  std::string_view s(head, have + more);
   while (!s.empty() && (s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
   if (s.empty()) return true;
   if (dir == Direction::kResp) {

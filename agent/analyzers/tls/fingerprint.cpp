@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,10 @@ enum class Algorithm : uint8_t { kMd5, kSha256 };
 // OpenSSL 3 looks an algorithm up (under a lock) on every implicit use
 // (EVP_md5(), EVP_Digest()); fetching each once and reusing a context per
 // thread halves the cost of a fingerprint.
-std::string HexDigest(Algorithm algorithm, std::string_view input) {
+// Appends the lowercase hex digest of `input`, at most `max_hex` characters;
+// false (nothing appended) when the digest is unavailable.
+bool AppendHexDigest(Algorithm algorithm, std::string_view input, std::string& out,
+                     size_t max_hex = 2 * EVP_MAX_MD_SIZE) {
   static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
   static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   struct Ctx {
@@ -38,15 +42,19 @@ std::string HexDigest(Algorithm algorithm, std::string_view input) {
   if (md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex(c.ctx, md, nullptr) != 1 ||
       EVP_DigestUpdate(c.ctx, input.data(), input.size()) != 1 ||
       EVP_DigestFinal_ex(c.ctx, digest, &len) != 1) {
-    return {};  // e.g. MD5 unavailable in a FIPS-only OpenSSL: no JA3
+    return false;  // e.g. MD5 unavailable in a FIPS-only OpenSSL: no JA3
   }
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
+  for (unsigned int i = 0; i < len && 2 * i < max_hex; ++i) {
     out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 0xf]);
+    if (2 * i + 1 < max_hex) out.push_back(kHex[digest[i] & 0xf]);
   }
-  return out;
+  return true;
+}
+
+void AppendDecimal(std::string& out, uint32_t v) {
+  char buf[10];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
 }
 
 template <typename T>
@@ -56,7 +64,7 @@ void AppendDecimalList(std::string& out, const std::vector<T>& values, bool drop
     if (drop_grease && IsGrease(v)) continue;
     if (!first) out.push_back('-');
     first = false;
-    out += std::to_string(v);
+    AppendDecimal(out, v);
   }
 }
 
@@ -67,23 +75,18 @@ void AppendHex4(std::string& out, uint16_t v) {
   out.push_back(kHex[v & 0xf]);
 }
 
-std::string HexList(const std::vector<uint16_t>& values) {
-  std::string out;
-  out.reserve(values.size() * 5);
+void AppendHexList(std::string& out, const std::vector<uint16_t>& values) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (i != 0) out.push_back(',');
     AppendHex4(out, values[i]);
   }
-  return out;
 }
 
-std::vector<uint16_t> WithoutGrease(const std::vector<uint16_t>& values) {
-  std::vector<uint16_t> out;
-  out.reserve(values.size());
+void WithoutGrease(const std::vector<uint16_t>& values, std::vector<uint16_t>& out) {
+  out.clear();
   for (uint16_t v : values) {
     if (!IsGrease(v)) out.push_back(v);
   }
-  return out;
 }
 
 // DTLS versions count down (0xfeff = 1.0, 0xfefd = 1.2, 0xfefc = 1.3).
@@ -146,18 +149,26 @@ void AppendCount(std::string& out, size_t n) {
   out.push_back(static_cast<char>('0' + n % 10));
 }
 
+// The three parts of JA4, built in per-thread buffers (one fingerprint at a
+// time per thread; capacity is kept across handshakes).
 struct Ja4Parts {
   std::string a;
   std::string b;  // sorted ciphers, hex, comma-joined
   std::string c;  // sorted extensions (no SNI/ALPN) [+ "_" + signature algorithms]
   bool b_empty = false;
   bool c_empty = false;
+  std::vector<uint16_t> ciphers, exts, sigalgs;
 };
 
-Ja4Parts BuildJa4(const ClientHello& hello, Ja4Transport transport) {
-  Ja4Parts parts;
-  std::vector<uint16_t> ciphers = WithoutGrease(hello.cipher_suites);
-  std::vector<uint16_t> exts = WithoutGrease(hello.extension_types);
+Ja4Parts& BuildJa4(const ClientHello& hello, Ja4Transport transport) {
+  thread_local Ja4Parts parts;
+  parts.a.clear();
+  parts.b.clear();
+  parts.c.clear();
+  std::vector<uint16_t>& ciphers = parts.ciphers;
+  std::vector<uint16_t>& exts = parts.exts;
+  WithoutGrease(hello.cipher_suites, ciphers);
+  WithoutGrease(hello.extension_types, exts);
   const bool has_sni = std::find(exts.begin(), exts.end(), kExtServerName) != exts.end();
 
   parts.a.push_back(static_cast<char>(transport));
@@ -168,29 +179,33 @@ Ja4Parts BuildJa4(const ClientHello& hello, Ja4Transport transport) {
   parts.a += Ja4Alpn(hello);
 
   std::sort(ciphers.begin(), ciphers.end());
-  parts.b = HexList(ciphers);
+  AppendHexList(parts.b, ciphers);
   parts.b_empty = ciphers.empty();
 
   std::erase_if(exts, [](uint16_t e) { return e == kExtServerName || e == kExtAlpn; });
   std::sort(exts.begin(), exts.end());
-  parts.c = HexList(exts);
+  AppendHexList(parts.c, exts);
   parts.c_empty = exts.empty();
-  const std::vector<uint16_t> sigalgs = WithoutGrease(hello.signature_algorithms);
-  if (!sigalgs.empty()) {
+  WithoutGrease(hello.signature_algorithms, parts.sigalgs);
+  if (!parts.sigalgs.empty()) {
     parts.c.push_back('_');
-    parts.c += HexList(sigalgs);
+    AppendHexList(parts.c, parts.sigalgs);
   }
   return parts;
 }
 
-std::string TruncatedSha256(std::string_view input) {
-  return HexDigest(Algorithm::kSha256, input).substr(0, kJa4HashLength);
+// JA4's truncated SHA-256 of a list, or the all-zero hash of an empty one.
+void AppendJa4Hash(std::string& out, std::string_view list, bool empty) {
+  if (empty || list.empty() || !AppendHexDigest(Algorithm::kSha256, list, out, kJa4HashLength)) {
+    out += kJa4EmptyHash;
+  }
 }
 
 }  // namespace
 
-std::string Ja3String(const ClientHello& hello) {
-  std::string s = std::to_string(hello.legacy_version);
+void Ja3StringTo(const ClientHello& hello, std::string& s) {
+  s.clear();
+  AppendDecimal(s, hello.legacy_version);
   s.push_back(',');
   AppendDecimalList(s, hello.cipher_suites, true);
   s.push_back(',');
@@ -199,29 +214,56 @@ std::string Ja3String(const ClientHello& hello) {
   AppendDecimalList(s, hello.supported_groups, true);
   s.push_back(',');
   AppendDecimalList(s, hello.ec_point_formats, false);
+}
+
+std::string Ja3String(const ClientHello& hello) {
+  std::string s;
+  Ja3StringTo(hello, s);
   return s;
 }
 
-std::string Ja3(const ClientHello& hello) { return Ja3Hash(Ja3String(hello)); }
+void Ja3To(const ClientHello& hello, std::string& out) {
+  thread_local std::string input;
+  Ja3StringTo(hello, input);
+  out.clear();
+  AppendHexDigest(Algorithm::kMd5, input, out);
+}
 
-std::string Ja3Hash(std::string_view ja3_string) { return HexDigest(Algorithm::kMd5, ja3_string); }
+std::string Ja3(const ClientHello& hello) {
+  std::string out;
+  Ja3To(hello, out);
+  return out;
+}
+
+std::string Ja3Hash(std::string_view ja3_string) {
+  std::string out;
+  AppendHexDigest(Algorithm::kMd5, ja3_string, out);
+  return out;
+}
 
 std::string Ja4Hash(std::string_view list) {
-  return list.empty() ? std::string(kJa4EmptyHash) : TruncatedSha256(list);
+  std::string out;
+  AppendJa4Hash(out, list, list.empty());
+  return out;
+}
+
+void Ja4To(const ClientHello& hello, Ja4Transport transport, std::string& out) {
+  const Ja4Parts& parts = BuildJa4(hello, transport);
+  out.assign(parts.a);
+  out.push_back('_');
+  AppendJa4Hash(out, parts.b, parts.b_empty);
+  out.push_back('_');
+  AppendJa4Hash(out, parts.c, parts.c_empty);
 }
 
 std::string Ja4(const ClientHello& hello, Ja4Transport transport) {
-  const Ja4Parts parts = BuildJa4(hello, transport);
-  std::string out = parts.a;
-  out.push_back('_');
-  out += parts.b_empty ? std::string(kJa4EmptyHash) : Ja4Hash(parts.b);
-  out.push_back('_');
-  out += parts.c_empty ? std::string(kJa4EmptyHash) : Ja4Hash(parts.c);
+  std::string out;
+  Ja4To(hello, transport, out);
   return out;
 }
 
 std::string Ja4Raw(const ClientHello& hello, Ja4Transport transport) {
-  const Ja4Parts parts = BuildJa4(hello, transport);
+  const Ja4Parts& parts = BuildJa4(hello, transport);
   return parts.a + "_" + parts.b + "_" + parts.c;
 }
 

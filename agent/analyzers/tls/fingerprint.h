@@ -21,13 +21,18 @@ namespace vigil::agent::analyzers::tls {
 
 /// The JA3 input string ("771,4865-4866,0-23,29-23,0"), GREASE removed.
 std::string Ja3String(const ClientHello& hello);
-/// Lowercase hex MD5 of Ja3String().
+void Ja3StringTo(const ClientHello& hello, std::string& out);
+/// Lowercase hex MD5 of Ja3String() (empty if MD5 is unavailable).
 std::string Ja3(const ClientHello& hello);
+/// The same into `out` (replaced; its capacity is reused).
+void Ja3To(const ClientHello& hello, std::string& out);
 
 enum class Ja4Transport : char { kTcp = 't', kQuic = 'q', kDtls = 'd' };
 
 /// JA4 ("t13d1516h2_8daaf6152771_e5627efa2ab1").
 std::string Ja4(const ClientHello& hello, Ja4Transport transport);
+/// The same into `out` (replaced; its capacity is reused).
+void Ja4To(const ClientHello& hello, Ja4Transport transport, std::string& out);
 /// JA4_r: the same with the sorted lists left unhashed.
 std::string Ja4Raw(const ClientHello& hello, Ja4Transport transport);
 

@@ -140,7 +140,21 @@ bool WalkExtensions(WireReader& r, Decode&& decode) {
 bool ServerHello::IsHelloRetryRequest() const { return random == kHelloRetryRandom; }
 
 HelloError ParseClientHello(std::span<const uint8_t> body, bool dtls, ClientHello& out) {
-  out = ClientHello{};
+  // Reset field by field: a reused ClientHello keeps its vectors' capacity.
+  out.legacy_version = 0;
+  out.session_id.clear();
+  out.cipher_suites.clear();
+  out.compression_methods.clear();
+  out.extension_types.clear();
+  out.server_name.reset();
+  out.has_alpn = false;
+  out.alpn.clear();
+  out.supported_versions.clear();
+  out.supported_groups.clear();
+  out.ec_point_formats.clear();
+  out.signature_algorithms.clear();
+  out.session_ticket_nonempty = false;
+  out.has_pre_shared_key = false;
   WireReader r(body);
   out.legacy_version = r.U16();
   r.Skip(kRandomSize);

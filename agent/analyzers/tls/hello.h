@@ -81,7 +81,8 @@ enum class HelloError : uint8_t {
 
 /// `body` is the ClientHello body; `dtls` adds the cookie field (RFC 6347).
 /// Extension contents that are malformed are ignored (the extension type
-/// still counts), as fingerprinting tools do.
+/// still counts), as fingerprinting tools do. `out` is overwritten entirely
+/// (reusing its capacity, so a caller may keep one ClientHello for parsing).
 HelloError ParseClientHello(std::span<const uint8_t> body, bool dtls, ClientHello& out);
 HelloError ParseServerHello(std::span<const uint8_t> body, ServerHello& out);
 

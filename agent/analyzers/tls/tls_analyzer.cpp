@@ -423,7 +423,8 @@ void TlsAnalyzer::HandshakeMessage(Side& side, Direction dir, uint8_t type,
 }
 
 void TlsAnalyzer::OnClientHello(Direction dir, std::span<const uint8_t> body) {
-  ClientHello hello;
+  // One parse at a time per thread: the scratch keeps its capacity.
+  thread_local ClientHello hello;
   if (ParseClientHello(body, false, hello) != HelloError::kNone) {
     Fail("tls_malformed_client_hello");
     return;
@@ -442,14 +443,19 @@ void TlsAnalyzer::OnClientHello(Direction dir, std::span<const uint8_t> body) {
   seen_any_hello_ = true;
   seen_client_hello_ = true;
 
-  if (hello.server_name) record_.set_server_name(Escaped(*hello.server_name));
+  if (hello.server_name) {
+    std::string* sni = record_.mutable_server_name();
+    sni->clear();
+    AppendEscapedUtf8(*sni, {reinterpret_cast<const uint8_t*>(hello.server_name->data()),
+                             hello.server_name->size()});
+  }
   record_.set_client_legacy_version(hello.legacy_version);
   for (uint16_t v : hello.supported_versions) {
     if (!IsGrease(v)) record_.add_client_supported_versions(v);
   }
   for (const std::string& p : hello.alpn) record_.add_client_alpn(Escaped(p));
-  record_.set_ja3(Ja3(hello));
-  record_.set_ja4(Ja4(hello, Ja4Transport::kTcp));
+  Ja3To(hello, *record_.mutable_ja3());
+  Ja4To(hello, Ja4Transport::kTcp, *record_.mutable_ja4());
 
   // A session id of 32 zero bytes is a placeholder, not a resumption attempt.
   const bool real_session_id =
