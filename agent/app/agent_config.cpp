@@ -234,7 +234,16 @@ std::expected<AgentConfig, std::vector<Diagnostic>> ParseAgentConfig(const std::
              }},
             {"log", [&](const YAML::Node& v) { ReadLog(r, v, cfg.log); }},
         });
-  if (root.IsMap()) Validate(r, root, cfg, options);
+  // Cross-field checks only on a well-formed document: they index into
+  // sections that the mapping above has already checked are mappings.
+  if (root.IsMap() && r.ok()) {
+    try {
+      Validate(r, root, cfg, options);
+    } catch (const YAML::Exception& e) {
+      // yaml-cpp throws on a subscript of a scalar; never let it escape.
+      r.Error(root, std::string("invalid configuration: ") + e.what());
+    }
+  }
   if (!r.ok()) return std::unexpected(r.diagnostics());
   return cfg;
 }

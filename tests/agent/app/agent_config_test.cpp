@@ -181,3 +181,19 @@ TEST(AgentConfig, MissingFile) {
 
 }  // namespace
 }  // namespace vigil::agent::app
+
+namespace vigil::agent::app {
+namespace {
+
+// Found by fuzzing: a section given as a scalar made the cross-field checks
+// index into it and yaml-cpp threw out of the parser.
+TEST(AgentConfig, SectionGivenAsAScalarIsAnErrorNotACrash) {
+  for (const char* text : {"collector: aUUUUeways}\n", "metrics: 5\n", "collector: [a, b]\n"}) {
+    auto r = ParseAgentConfig(text, "/etc/vigil/agent.yaml");
+    ASSERT_FALSE(r.has_value()) << text;
+    EXPECT_EQ(r.error().front().line, 1) << text;
+  }
+}
+
+}  // namespace
+}  // namespace vigil::agent::app
