@@ -41,27 +41,36 @@ size_t Utf8SequenceLength(std::span<const uint8_t> bytes, size_t i) {
   return len;
 }
 
+// Length of the run of printable bytes starting at bytes[i]: appended in one
+// go (names, headers and URIs are almost always entirely printable).
+size_t PrintableRun(std::span<const uint8_t> bytes, size_t i) {
+  size_t j = i;
+  while (j < bytes.size() && Printable(bytes[j])) ++j;
+  return j - i;
+}
+
 }  // namespace
 
 void AppendEscapedAscii(std::string& out, std::span<const uint8_t> bytes) {
-  out.reserve(out.size() + bytes.size());
-  for (uint8_t b : bytes) {
-    if (Printable(b)) {
-      out.push_back(static_cast<char>(b));
-    } else {
-      AppendHexEscape(out, b);
+  size_t i = 0;
+  while (i < bytes.size()) {
+    if (const size_t run = PrintableRun(bytes, i); run != 0) {
+      out.append(reinterpret_cast<const char*>(bytes.data() + i), run);
+      i += run;
+      continue;
     }
+    AppendHexEscape(out, bytes[i]);
+    ++i;
   }
 }
 
 void AppendEscapedUtf8(std::string& out, std::span<const uint8_t> bytes) {
-  out.reserve(out.size() + bytes.size());
   size_t i = 0;
   while (i < bytes.size()) {
     const uint8_t b = bytes[i];
-    if (Printable(b)) {
-      out.push_back(static_cast<char>(b));
-      ++i;
+    if (const size_t run = PrintableRun(bytes, i); run != 0) {
+      out.append(reinterpret_cast<const char*>(bytes.data() + i), run);
+      i += run;
       continue;
     }
     if (b >= 0x80) {

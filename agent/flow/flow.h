@@ -92,6 +92,9 @@ inline constexpr uint16_t kActive0 = 0x0100;        ///< UDP/ICMP/other side 0 s
 inline constexpr uint16_t kActive1 = 0x0200;
 inline constexpr uint16_t kAnalyzersChecked = 0x0400;  ///< candidate analyzers were asked for
 inline constexpr uint16_t kIpv6 = 0x0800;
+/// Analyzers were asked for and none is (still) reading the stream: the
+/// payload path stops here without touching FlowExt (a cold cache line).
+inline constexpr uint16_t kAnalyzersDone = 0x1000;
 }  // namespace flow_flags
 
 class FlowTable;

@@ -29,9 +29,10 @@ static_assert(sizeof(FlowKey) == 44, "FlowKey must stay packed: it is hashed as 
 uint64_t HashKey(const FlowKey& key, uint64_t seed);
 
 /// Builds the canonical key for a packet from `src`/`dst` and their ports;
-/// sets *src_is_first when the packet's source is addr[0].
+/// sets *src_is_first when the packet's source is addr[0], and *hash (if
+/// given) to HashKey(key, seed), computed without reading the key back.
 FlowKey MakeKey(const decode::IpAddr& src, uint16_t sport, const decode::IpAddr& dst,
                 uint16_t dport, uint8_t proto, bool one_way, uint16_t vlan0, uint16_t vlan1,
-                bool* src_is_first);
+                bool* src_is_first, uint64_t seed = 0, uint64_t* hash = nullptr);
 
 }  // namespace vigil::agent::flow

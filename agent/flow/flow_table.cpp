@@ -359,6 +359,8 @@ void FlowTable::Advance(int64_t now_ns) {
         next = std::min(next, deadline);
         break;
       }
+      // Expired flows are cold: fetch the next one while this one ends.
+      PrefetchSlot(At(head).next);
       End(head, c == static_cast<size_t>(TimerClass::kClosing) ? EndCause::kClosed
                                                                : EndCause::kIdleTimeout);
     }
@@ -452,7 +454,10 @@ void FlowTable::End(uint32_t index, EndCause cause) {
 
 void FlowTable::FlushAll(EndCause cause) {
   for (size_t c = 0; c < kTimerClassCount; ++c) {
-    while (classes_[c].head != kNil) End(classes_[c].head, cause);
+    while (classes_[c].head != kNil) {
+      PrefetchSlot(At(classes_[c].head).next);
+      End(classes_[c].head, cause);
+    }
   }
 }
 
@@ -486,9 +491,8 @@ FlowLookup FlowTable::LookupFor(const decode::DecodedPacket& packet,
   // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
   const bool vlan_key = options_.include_vlan_in_key;
   l.key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? l.vlan[0] : 0,
-                  vlan_key ? l.vlan[1] : 0, &src_first);
+                  vlan_key ? l.vlan[1] : 0, &src_first, options_.seed, &l.hash);
   l.side = src_first ? 0 : 1;
-  l.hash = HashKey(l.key, options_.seed);
   l.layer = &layer;
   l.valid = true;
   return l;
@@ -502,9 +506,12 @@ void FlowTable::Prepare(const decode::DecodedPacket& packet, FlowLookup* lookup)
 void FlowTable::PrefetchFlow(const FlowLookup& lookup) const {
   if (!lookup.valid) return;
   // Only the home slot: a hint, the real lookup happens in Process().
-  const uint32_t i = index_[lookup.hash & index_mask_];
-  if (i == kNil) return;
-  const auto* p = reinterpret_cast<const char*>(&At(i));
+  PrefetchSlot(index_[lookup.hash & index_mask_]);
+}
+
+void FlowTable::PrefetchSlot(uint32_t index) const {
+  if (index == kNil) return;
+  const auto* p = reinterpret_cast<const char*>(&At(index));
   for (size_t off = 0; off < sizeof(Flow) + 63; off += 64) __builtin_prefetch(p + off, 1);
 }
 
@@ -627,7 +634,7 @@ void FlowTable::ProcessUdp(Flow& f, uint32_t index, int side, const decode::Laye
   CheckHistory(f, is_orig ? kUdpHistOrigData : kUdpHistRespData, is_orig ? 'D' : 'd');
   f.dgram.bytes[side] += layer.udp_length >= 8 ? layer.udp_length - 8u : 0u;
   f.Set(side == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
-  if (!layer.payload.empty()) {
+  if (!layer.payload.empty() && !f.Has(flow_flags::kAnalyzersDone)) {
     EnsureAnalyzers(f, index, side, layer.payload);
     Feed(f, side, layer.payload, ts);
   }
@@ -798,7 +805,10 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
                                 std::span<const uint8_t> payload) {
   if (f.Has(flow_flags::kAnalyzersChecked)) return;
   f.Set(flow_flags::kAnalyzersChecked);
-  if (!analyzer_factory_) return;
+  if (!analyzer_factory_) {
+    f.Set(flow_flags::kAnalyzersDone);
+    return;
+  }
   analyzers::FlowInfo info;
   info.transport = TransportOf(f.key.proto);
   info.orig_port = f.key.port[f.orig_side];
@@ -815,6 +825,7 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
   auto list = analyzer_factory_(info, ext.context);
   if (list.size() > kMaxAnalyzersPerFlow) list.resize(kMaxAnalyzersPerFlow);
   if (list.empty()) {
+    f.Set(flow_flags::kAnalyzersDone);
     if (!had_ext) {
       FlowExt::Release(f.ext);
       f.ext = nullptr;
@@ -828,8 +839,9 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
 }
 
 void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t ts) {
-  if (f.ext == nullptr || f.ext->analyzers.empty()) return;
+  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr || f.ext->analyzers.empty()) return;
   FlowExt& ext = *f.ext;
+  bool live = false;
   for (size_t i = 0; i < ext.analyzers.size(); ++i) {
     if (ext.analyzers[i] == nullptr || (ext.analyzer_state[i] & kAnalyzerGaveUp)) continue;
     // Per call: an analyzer may have flipped the roles (FlipRoles()).
@@ -839,13 +851,17 @@ void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t t
     if (v == analyzers::Verdict::kRecognized) {
       ext.analyzer_state[i] |= kAnalyzerRecognized;
       AddService(f, ext.analyzers[i]->Service());
+      live = true;
     } else if (v == analyzers::Verdict::kGiveUp) {
       ext.analyzer_state[i] |= kAnalyzerGaveUp;
       // A recognised analyzer stays: it may still have records to flush at
       // the end. Another one has nothing to say: free it now.
       if (!(ext.analyzer_state[i] & kAnalyzerRecognized)) ext.analyzers[i].reset();
+    } else {
+      live = true;
     }
   }
+  if (!live) f.Set(flow_flags::kAnalyzersDone);
 }
 
 void FlowTable::AddService(Flow& f, std::string_view service) {
@@ -884,14 +900,14 @@ void FlowTable::AnalyzerAnomaly(std::string_view name) {
 
 void FlowTable::Deliver(Flow& f, uint32_t index, int side, std::span<const uint8_t> data,
                         int64_t ts_ns) {
-  if (data.empty()) return;
+  if (data.empty() || f.Has(flow_flags::kAnalyzersDone)) return;
   EnsureAnalyzers(f, index, side, data);
   Feed(f, side, data, ts_ns);
 }
 
 void FlowTable::Skipped(Flow& f, uint32_t index, int side, uint64_t len) {
   (void)index;
-  if (f.ext == nullptr) return;
+  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
     if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
@@ -902,7 +918,7 @@ void FlowTable::Skipped(Flow& f, uint32_t index, int side, uint64_t len) {
 
 void FlowTable::EndOfData(Flow& f, uint32_t index, int side) {
   (void)index;
-  if (f.ext == nullptr) return;
+  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
   for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
     if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
@@ -916,7 +932,7 @@ bool FlowTable::KeepsStreamData(const Flow& f) const {
   // will want the stream: keep reordered bytes (bounded by max_ooo_bytes)
   // rather than lose the start of a stream whose first segment came late.
   if (!f.Has(flow_flags::kAnalyzersChecked)) return static_cast<bool>(analyzer_factory_);
-  if (f.ext == nullptr) return false;
+  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return false;
   for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
     if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
       return true;

@@ -154,6 +154,8 @@ class FlowTable final : private StreamEvents {
     const std::string* uid = nullptr;  ///< set for IP tunnels
   };
   FlowLookup LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer) const;
+  /// Starts loading flow `index` (all its cache lines) into the cache.
+  void PrefetchSlot(uint32_t index) const;
   uint32_t ProcessLayer(const decode::DecodedPacket& packet, const FlowLookup& lookup,
                         const TunnelParent* parent);
   uint32_t Find(const FlowKey& key, uint64_t hash) const;

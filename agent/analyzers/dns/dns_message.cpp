@@ -100,6 +100,21 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
 }
 
 void AppendAddress(std::string& out, int family, const uint8_t* bytes) {
+  if (family == AF_INET) {
+    // Dotted quad by hand: most answers are A records, and inet_ntop()
+    // costs several times more.
+    char buf[16];
+    size_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+      if (i != 0) buf[n++] = '.';
+      const uint8_t v = bytes[i];
+      if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+      buf[n++] = static_cast<char>('0' + v % 10);
+    }
+    out.append(buf, n);
+    return;
+  }
   char buf[INET6_ADDRSTRLEN];
   if (inet_ntop(family, bytes, buf, sizeof(buf)) != nullptr) out += buf;
 }

@@ -30,6 +30,22 @@ TEST(DnsMessage, ParsesHeaderFlagsAndQuestion) {
   EXPECT_EQ(m.question_class, 1);
 }
 
+TEST(DnsMessage, RendersEveryIpv4OctetWidth) {
+  DnsBuilder b(8, kResponse | kRa, 1, 4);
+  b.Question("a.example", 1);
+  b.Pointer(kQuestionOffset).Rr(1, 60, {0, 0, 0, 0});
+  b.Pointer(kQuestionOffset).Rr(1, 60, {9, 10, 99, 100});
+  b.Pointer(kQuestionOffset).Rr(1, 60, {101, 199, 200, 255});
+  b.Pointer(kQuestionOffset).Rr(1, 60, {255, 255, 255, 255});
+  Message m;
+  ASSERT_EQ(ParseMessage(b.bytes, m), ParseError::kNone);
+  ASSERT_EQ(m.answers.size(), 4u);
+  EXPECT_EQ(m.answers[0].text, "0.0.0.0");
+  EXPECT_EQ(m.answers[1].text, "9.10.99.100");
+  EXPECT_EQ(m.answers[2].text, "101.199.200.255");
+  EXPECT_EQ(m.answers[3].text, "255.255.255.255");
+}
+
 TEST(DnsMessage, RendersAnswersAsZeek) {
   DnsBuilder b(7, kResponse | kAa | kRa, 1, 9);
   b.Question("example.com", 255);

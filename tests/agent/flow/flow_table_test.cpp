@@ -422,6 +422,35 @@ TEST(FlowLifecycle, InterimRecordsAddUpToTheTotals) {
 
 // ---- VLANs, ICMP, tunnels ----------------------------------------------------
 
+TEST(FlowKeys, MakeKeyHashesLikeHashKey) {
+  // MakeKey computes the hash from its inputs; the table recomputes it from
+  // stored keys (index deletion, uids): both must agree on every key shape.
+  const std::vector<std::string> addrs = {"10.0.0.1",    "10.0.0.2",          "192.0.2.9",
+                                          "2001:db8::1", "2001:db8::1:0:0:2", "::ffff:1.2.3.4"};
+  for (const std::string& a : addrs) {
+    for (const std::string& b : addrs) {
+      for (const bool one_way : {false, true}) {
+        for (const uint16_t vlan : {uint16_t{0}, uint16_t{4094}}) {
+          const auto src = decode::IpAddr::FromV6(
+              ParseIp(a).size() == 16 ? ParseIp(a).data() : ParseIp("::ffff:" + a).data());
+          const auto dst = decode::IpAddr::FromV6(
+              ParseIp(b).size() == 16 ? ParseIp(b).data() : ParseIp("::ffff:" + b).data());
+          bool first = false;
+          uint64_t hash = 0;
+          const FlowKey k = MakeKey(src, 40000, dst, 53, 17, one_way, vlan, 7, &first, 99, &hash);
+          EXPECT_EQ(hash, HashKey(k, 99)) << a << " " << b << " " << one_way << " " << vlan;
+          bool first2 = false;
+          const FlowKey reverse = MakeKey(dst, 53, src, 40000, 17, one_way, vlan, 7, &first2);
+          if (!one_way) {
+            EXPECT_EQ(reverse, k);  // both directions share one key
+            EXPECT_NE(first, first2);  // exactly one direction is source-first
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(FlowKeys, VlansAreNotPartOfTheKeyByDefault) {
   // Zeek's default connection key is the 5-tuple.
   EXPECT_FALSE(FlowTableOptions{}.include_vlan_in_key);
