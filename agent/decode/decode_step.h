@@ -9,6 +9,8 @@
 //
 // Used by the capture thread only. Not thread-safe.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -167,10 +169,39 @@ Step DecodeGeneve(Context& ctx, std::span<const uint8_t> data);
 Step DecodeTeredo(Context& ctx, std::span<const uint8_t> data);
 Step DecodeGtpU(Context& ctx, std::span<const uint8_t> data);
 
-/// Registry lookups (registry.cpp).
-DecodeFn DecoderFor(Protocol p);
+// The registry's tables (registry.cpp), exposed so the per-step lookups
+// below inline into the decode loop (they run several times per packet).
+namespace registry_detail {
+struct ChildSlot {
+  uint32_t key = 0;
+  Protocol child = Protocol::kCount;  ///< kCount: empty
+};
+/// Per parent, an open-addressing table of (key, child), load <= 1/4.
+struct ChildTable {
+  const ChildSlot* slots = nullptr;  ///< null: the parent has no children
+  uint32_t mask = 0;
+};
+inline uint32_t ChildHash(uint32_t key) { return (key * 0x9E3779B1u) >> 16; }
+extern const std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders;
+extern const std::array<ChildTable, static_cast<size_t>(Protocol::kCount)> kChildren;
+}  // namespace registry_detail
+
+/// The decoder of protocol `p`.
+inline DecodeFn DecoderFor(Protocol p) {
+  return registry_detail::kDecoders[static_cast<size_t>(p)];
+}
 /// The child of `parent` for `key`, or false if the table has none.
-bool LookupChild(Protocol parent, uint32_t key, Protocol* child);
+inline bool LookupChild(Protocol parent, uint32_t key, Protocol* child) {
+  const registry_detail::ChildTable& t = registry_detail::kChildren[static_cast<size_t>(parent)];
+  if (t.slots == nullptr) return false;
+  for (uint32_t i = registry_detail::ChildHash(key) & t.mask;; i = (i + 1) & t.mask) {
+    if (t.slots[i].child == Protocol::kCount) return false;
+    if (t.slots[i].key == key) {
+      *child = t.slots[i].child;
+      return true;
+    }
+  }
+}
 /// The anomaly counted when `parent` has no child for a key (kCount: none,
 /// the packet simply ends there, e.g. a UDP port without a tunnel).
 Anomaly UnknownChildAnomaly(Protocol parent);

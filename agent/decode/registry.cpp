@@ -132,54 +132,41 @@ std::vector<Link> BuildTable() {
   return t;
 }
 
-// Per parent, an open-addressing table of (key, child): lookups happen a few
-// times per packet, so they must not search.
-struct ChildTable {
-  struct Slot {
-    uint32_t key = 0;
-    Protocol child = Protocol::kCount;  // kCount: empty
-  };
-  std::vector<Slot> slots;
-  uint32_t mask = 0;
+// Slot storage of the child tables (lookups happen a few times per packet,
+// so they must not search): filled once at static initialization.
+std::array<std::vector<registry_detail::ChildSlot>, static_cast<size_t>(Protocol::kCount)>
+    child_slots;
 
-  static uint32_t Hash(uint32_t key) { return (key * 0x9E3779B1u) >> 16; }
-  bool Find(uint32_t key, Protocol* child) const {
-    if (slots.empty()) return false;
-    for (uint32_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      if (slots[i].child == Protocol::kCount) return false;
-      if (slots[i].key == key) {
-        *child = slots[i].child;
-        return true;
-      }
-    }
+std::array<registry_detail::ChildTable, static_cast<size_t>(Protocol::kCount)> BuildChildren() {
+  std::array<registry_detail::ChildTable, static_cast<size_t>(Protocol::kCount)> t{};
+  const std::vector<Link> links = BuildTable();
+  std::array<size_t, static_cast<size_t>(Protocol::kCount)> counts{};
+  for (const Link& l : links) ++counts[static_cast<size_t>(l.parent)];
+  for (size_t p = 0; p < t.size(); ++p) {
+    if (counts[p] == 0) continue;
+    uint32_t size = 8;
+    while (size < counts[p] * 4) size <<= 1;  // load <= 1/4: short probes
+    child_slots[p].resize(size);
+    t[p].mask = size - 1;
   }
-};
-
-const std::array<ChildTable, static_cast<size_t>(Protocol::kCount)>& Children() {
-  static const auto tables = [] {
-    std::array<ChildTable, static_cast<size_t>(Protocol::kCount)> t{};
-    const std::vector<Link> links = BuildTable();
-    std::array<size_t, static_cast<size_t>(Protocol::kCount)> counts{};
-    for (const Link& l : links) ++counts[static_cast<size_t>(l.parent)];
-    for (size_t p = 0; p < t.size(); ++p) {
-      if (counts[p] == 0) continue;
-      uint32_t size = 8;
-      while (size < counts[p] * 4) size <<= 1;  // load <= 1/4: short probes
-      t[p].slots.resize(size);
-      t[p].mask = size - 1;
-    }
-    for (const Link& l : links) {
-      ChildTable& ct = t[static_cast<size_t>(l.parent)];
-      uint32_t i = ChildTable::Hash(l.key) & ct.mask;
-      while (ct.slots[i].child != Protocol::kCount) i = (i + 1) & ct.mask;
-      ct.slots[i] = {l.key, l.child};
-    }
-    return t;
-  }();
-  return tables;
+  for (const Link& l : links) {
+    auto& slots = child_slots[static_cast<size_t>(l.parent)];
+    const uint32_t mask = t[static_cast<size_t>(l.parent)].mask;
+    uint32_t i = registry_detail::ChildHash(l.key) & mask;
+    while (slots[i].child != Protocol::kCount) i = (i + 1) & mask;
+    slots[i] = {l.key, l.child};
+  }
+  for (size_t p = 0; p < t.size(); ++p) {
+    if (!child_slots[p].empty()) t[p].slots = child_slots[p].data();
+  }
+  return t;
 }
 
-constexpr std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders = [] {
+}  // namespace
+
+namespace registry_detail {
+
+constinit const std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders = [] {
   std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> d{};
   d[static_cast<size_t>(Protocol::kEthernet)] = &DecodeEthernet;
   d[static_cast<size_t>(Protocol::kLlc)] = &DecodeLlc;
@@ -209,13 +196,9 @@ constexpr std::array<DecodeFn, static_cast<size_t>(Protocol::kCount)> kDecoders 
   return d;
 }();
 
-}  // namespace
+const std::array<ChildTable, static_cast<size_t>(Protocol::kCount)> kChildren = BuildChildren();
 
-DecodeFn DecoderFor(Protocol p) { return kDecoders[static_cast<size_t>(p)]; }
-
-bool LookupChild(Protocol parent, uint32_t key, Protocol* child) {
-  return Children()[static_cast<size_t>(parent)].Find(key, child);
-}
+}  // namespace registry_detail
 
 Anomaly UnknownChildAnomaly(Protocol parent) {
   switch (parent) {
