@@ -44,8 +44,11 @@ Bytes UdpV4(uint16_t sport, uint16_t dport, const Bytes& payload) {
 
 class DecodeTest : public ::testing::Test {
  protected:
+  // The frame is kept: the decoded spans point into it, and tests read them
+  // after the temporary they passed is gone.
   DecodeResult Run(const Bytes& frame, int link = link_type::kEthernet, uint32_t wire = 0) {
-    return decoder_.Decode(link, ts_ns_, wire ? wire : static_cast<uint32_t>(frame.size()), frame,
+    frame_ = frame;
+    return decoder_.Decode(link, ts_ns_, wire ? wire : static_cast<uint32_t>(frame_.size()), frame_,
                            pkt_);
   }
   uint64_t Anomalies(std::string_view name) const {
@@ -63,6 +66,7 @@ class DecodeTest : public ::testing::Test {
   DecoderOptions options_;
   Decoder decoder_{options_};
   DecodedPacket pkt_;
+  Bytes frame_;  // the last frame given to Run()
   int64_t ts_ns_ = 1'000'000'000;
 };
 
