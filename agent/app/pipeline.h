@@ -1,7 +1,11 @@
 #pragma once
 // One capture pipeline: PacketSource -> Decoder -> FlowTable -> RecordSink,
 // run on its own thread until the input ends, Interrupt() is called, or the
-// source fails. Time is packet time; when a live source is quiet the
+// source fails. Packets are read in batches of what the source has (never
+// waiting for a batch to fill) and decoded a batch ahead, so each packet's
+// flow is fetched from memory while earlier packets are processed
+// (FlowTable::Prepare/PrefetchFlow): the flow table is far larger than the
+// CPU caches and its misses would otherwise dominate. Time is packet time; when a live source is quiet the
 // pipeline advances the flow table's timers with the wall clock, and it
 // calls the sink's Tick() so time-based batching works. The loop never waits
 // on the sink beyond Emit() (the collector sink only queues). At the end
