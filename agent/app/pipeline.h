@@ -5,11 +5,10 @@
 // waiting for a batch to fill) and decoded a batch ahead, so each packet's
 // flow is fetched from memory while earlier packets are processed
 // (FlowTable::Prepare/PrefetchFlow): the flow table is far larger than the
-// CPU caches and its misses would otherwise dominate. Time is packet time; when a live source is quiet the
-// pipeline advances the flow table's timers with the wall clock, and it
-// calls the sink's Tick() so time-based batching works. The loop never waits
-// on the sink beyond Emit() (the collector sink only queues). At the end
-// every open flow is written with end reason `shutdown`.
+// CPU caches and its misses would otherwise dominate. Time is packet time; when a live source is
+// quiet the pipeline advances the flow table's timers with the wall clock, and it calls the sink's
+// Tick() so time-based batching works. The loop never waits on the sink beyond Emit() (the
+// collector sink only queues). At the end every open flow is written with end reason `shutdown`.
 //
 // An offline source can be replayed at the capture's own pace (or a
 // multiple of it): each packet waits until its timestamp, relative to the

@@ -442,7 +442,7 @@ TEST(FlowKeys, MakeKeyHashesLikeHashKey) {
           bool first2 = false;
           const FlowKey reverse = MakeKey(dst, 53, src, 40000, 17, one_way, vlan, 7, &first2);
           if (!one_way) {
-            EXPECT_EQ(reverse, k);  // both directions share one key
+            EXPECT_EQ(reverse, k);     // both directions share one key
             EXPECT_NE(first, first2);  // exactly one direction is source-first
           }
         }
