@@ -11,7 +11,10 @@ namespace vigil::agent::exporter {
 class RecordSink {
  public:
   virtual ~RecordSink() = default;
-  /// Takes one finished record.
+  /// Takes one finished record. The caller may reuse the object once Emit
+  /// returns (the flow table recycles its records to avoid an allocation
+  /// per record): a sink must move, copy or serialize it before returning,
+  /// never keep a pointer to it.
   virtual void Emit(vigil::v1::Event&& event) = 0;
   /// Called by the capture thread when it is idle or at end of input, so
   /// time-based batching can seal a partial batch. `now_ns` is capture time.
