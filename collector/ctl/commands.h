@@ -5,8 +5,9 @@
 
 namespace vigil::collector::ctl {
 
-int RunRulesCommand(int argc, char** argv);      // vigilctl rules check|test
-int RunIncidentsCommand(int argc, char** argv);  // vigilctl incidents list|ack|close|verify|export|prune
-int RunPkiCommand(int argc, char** argv);        // vigilctl pki init|issue|revoke|crl
+int RunRulesCommand(int argc, char** argv);  // vigilctl rules check|test
+int RunIncidentsCommand(int argc,
+                        char** argv);      // vigilctl incidents list|ack|close|verify|export|prune
+int RunPkiCommand(int argc, char** argv);  // vigilctl pki init|issue|revoke|crl
 
 }  // namespace vigil::collector::ctl

@@ -12,8 +12,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vigil::collector::engine;  // NOLINT
   if (size > 4096) return 0;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  static const std::vector<std::string> ids = {"selection", "selection_a", "filter_main_x", "filter_optional_y",
-                                               "_hidden", "keywords", "a", "b-c", "1"};
+  static const std::vector<std::string> ids = {"selection",
+                                               "selection_a",
+                                               "filter_main_x",
+                                               "filter_optional_y",
+                                               "_hidden",
+                                               "keywords",
+                                               "a",
+                                               "b-c",
+                                               "1"};
   auto node = ParseCondition(text);
   if (!node) return 0;
   if (!ResolveCondition(**node, ids)) return 0;
