@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "agent/analyzers/record_time.h"
 #include "agent/flow/address_space.h"
@@ -19,6 +21,9 @@ using decode::kProtoIcmpv6;
 using decode::kProtoSctp;
 using decode::kProtoTcp;
 using decode::kProtoUdp;
+
+static_assert(std::is_trivially_destructible_v<Flow>,
+              "flow slots are reused by constructing in place, never destroyed");
 
 constexpr size_t kMaxTunnels = 65536;
 constexpr int64_t kTunnelIdleNs = 24LL * 3600 * 1'000'000'000;  // Zeek Tunnel::ip_tunnel_timeout
@@ -205,8 +210,11 @@ FlowTable::FlowTable(const FlowTableOptions& options, exporter::RecordSink& sink
       tcp_(*this, options.tcp),
       tunnels_(std::make_unique<TunnelTable>(options.seed, kMaxTunnels, kTunnelIdleNs)) {
   options_.max_flows = std::max<uint32_t>(options_.max_flows, 1);
-  index_.assign(NextPow2(static_cast<size_t>(options_.max_flows) * 2), kNil);
-  index_mask_ = index_.size() - 1;
+  index_size_ = NextPow2(static_cast<size_t>(options_.max_flows) * 2);
+  index_memory_ = TableMemory(index_size_ * sizeof(uint32_t));
+  index_ = static_cast<uint32_t*>(index_memory_.data());
+  std::fill_n(index_, index_size_, kNil);
+  index_mask_ = index_size_ - 1;
 }
 
 FlowTable::~FlowTable() {
@@ -219,7 +227,18 @@ FlowTable::~FlowTable() {
 }
 
 size_t FlowTable::BytesPerFlowSlot() const {
-  return sizeof(Flow) + index_.size() * sizeof(uint32_t) / options_.max_flows;
+  return sizeof(Flow) + index_size_ * sizeof(uint32_t) / options_.max_flows;
+}
+
+size_t FlowTable::MappedBytesInUse() const {
+  size_t bytes = index_memory_.size();
+  if (allocated_ == 0) return bytes;
+  const size_t full = (allocated_ - 1) >> kChunkBits;  // chunks before the last
+  for (size_t c = 0; c < full; ++c) bytes += chunk_memory_[c].size();
+  const size_t used = sizeof(Flow) * (((allocated_ - 1) & (kChunkSize - 1)) + 1);
+  const size_t page = chunk_memory_[full].page();
+  bytes += std::min(chunk_memory_[full].size(), (used + page - 1) / page * page);
+  return bytes;
 }
 
 size_t FlowTable::UidTo(const Flow& flow, char* out) const {
@@ -391,12 +410,18 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Laye
     free_head_ = At(index).next;
   } else {
     if ((allocated_ & (kChunkSize - 1)) == 0) {
-      chunks_.push_back(std::make_unique<Flow[]>(kChunkSize));
+      const size_t slots = std::min<size_t>(kChunkSize, options_.max_flows);
+      TableMemory& m = chunk_memory_.emplace_back(sizeof(Flow) * slots);
+      Flow* chunk = static_cast<Flow*>(m.data());
+      // Constructed on first use (Create() assigns a fresh Flow), so only
+      // the pages flows reach become resident.
+      chunks_.push_back(chunk);
     }
     index = allocated_++;
   }
   Flow& f = At(index);
-  f = Flow();
+  // Flow is trivially destructible: a slot is (re)started by constructing in place.
+  new (&f) Flow();
   f.key = key;
   f.start_ns = f.last_ns = f.anchor_ns = ts_ns;
   f.orig_side = static_cast<uint8_t>(side);

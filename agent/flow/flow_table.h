@@ -37,6 +37,7 @@
 #include "agent/decode/packet.h"
 #include "agent/export/record_sink.h"
 #include "agent/flow/flow.h"
+#include "agent/flow/table_memory.h"
 #include "agent/flow/tcp_tracker.h"
 
 namespace vigil::agent::flow {
@@ -141,6 +142,9 @@ class FlowTable final : private StreamEvents {
   int64_t now_ns() const { return now_ns_; }
   /// Memory the table accounts per flow: the Flow record and its index slots.
   size_t BytesPerFlowSlot() const;
+  /// Table memory in use outside the heap: the index and the flow slots up
+  /// to the highest ever used, in whole pages of their mappings.
+  size_t MappedBytesInUse() const;
 
  private:
   friend class FlowAnalyzerContext;
@@ -207,10 +211,16 @@ class FlowTable final : private StreamEvents {
   std::unique_ptr<google::protobuf::Duration> spare_duration_;
   std::unique_ptr<vigil::v1::FlowCounters> spare_delta_;
 
-  // Flows live in fixed-size chunks so their addresses never change.
-  static constexpr uint32_t kChunkBits = 12;
+  // Flows live in fixed-size chunks so their addresses never change. A
+  // chunk is 2^17 flows, exactly 15 huge pages of 240-byte flows
+  // (TableMemory), so huge pages waste nothing; a table capped below that
+  // has one chunk of its cap. Slots are handed out lowest first, so only the
+  // pages flows have reached are resident.
+  static constexpr uint32_t kChunkBits = 17;
   static constexpr uint32_t kChunkSize = 1u << kChunkBits;
-  std::vector<std::unique_ptr<Flow[]>> chunks_;
+  static_assert(sizeof(Flow) * kChunkSize % TableMemory::kHugePage == 0);
+  std::vector<TableMemory> chunk_memory_;
+  std::vector<Flow*> chunks_;
   uint32_t free_head_ = kNil;  ///< ended flows, chained through Flow::next
   uint32_t allocated_ = 0;
   size_t active_ = 0;
@@ -220,7 +230,9 @@ class FlowTable final : private StreamEvents {
   }
 
   // Open-addressing index of flow numbers (kNil = empty), power-of-two sized.
-  std::vector<uint32_t> index_;
+  TableMemory index_memory_;
+  uint32_t* index_ = nullptr;
+  size_t index_size_ = 0;
   uint64_t index_mask_ = 0;
 
   struct ClassList {

@@ -6,7 +6,8 @@
 //                           (agent/app Pipeline: batched file source,
 //                           decoder, flow table with or without all
 //                           analyzers), records to a null sink
-//   BM_IdleTcpFlowMemory    heap and RSS per established idle TCP flow
+//   BM_IdleTcpFlowMemory    memory per established idle TCP flow: heap
+//                           plus the table's own mappings, and RSS
 //   BM_SynFlood             RSS while 1M distinct sources send a SYN each
 //                           into a table capped at --flood_cap flows
 //
@@ -20,6 +21,9 @@
 
 #include <benchmark/benchmark.h>
 #include <malloc.h>
+#ifdef VIGIL_BENCH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 #include <pcap/pcap.h>
 
 #include <cstdio>
@@ -89,11 +93,23 @@ uint64_t RssBytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-// Bytes the allocator handed out: small chunks plus mmap()ed large blocks
-// (the flow table's chunks are large).
+// Bytes the allocator handed out (the flow table's own huge-page mappings
+// are not among them: see FlowTable::MappedBytesInUse()).
 uint64_t HeapInUse() {
+#ifdef VIGIL_BENCH_JEMALLOC
+  // jemalloc's statistics are a snapshot refreshed by writing "epoch".
+  uint64_t epoch = 1;
+  size_t len = sizeof(epoch);
+  mallctl("epoch", &epoch, &len, &epoch, len);
+  size_t allocated = 0;
+  len = sizeof(allocated);
+  if (mallctl("stats.allocated", &allocated, &len, nullptr, 0) != 0) return 0;
+  return allocated;
+#else
+  // glibc: small chunks plus mmap()ed large blocks.
   const struct mallinfo2 m = mallinfo2();
   return m.uordblks + m.hblkhd;
+#endif
 }
 
 void BM_BareLibpcapLoop(benchmark::State& state) {
@@ -260,7 +276,7 @@ void BM_IdleTcpFlowMemory(benchmark::State& state) {
     {
       agent::flow::FlowTable table(fo, sink);
       Handshakes(table, n, /*syn_only=*/false);
-      heap_per_flow = static_cast<double>(HeapInUse() - heap0) / n;
+      heap_per_flow = static_cast<double>(HeapInUse() - heap0 + table.MappedBytesInUse()) / n;
       rss_per_flow = static_cast<double>(RssBytes() - rss0) / n;
       slot = static_cast<double>(table.BytesPerFlowSlot());
       state.PauseTiming();
