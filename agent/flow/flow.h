@@ -11,6 +11,7 @@
 //
 // Owned by the FlowTable (capture thread). Not thread-safe.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -95,6 +96,11 @@ inline constexpr uint16_t kIpv6 = 0x0800;
 /// Analyzers were asked for and none is (still) reading the stream: the
 /// payload path stops here without touching FlowExt (a cold cache line).
 inline constexpr uint16_t kAnalyzersDone = 0x1000;
+/// FlowExt::ooo[side] holds out-of-order blocks (by key side), so in-order
+/// segments, the common case, need not look at FlowExt at all.
+inline constexpr uint16_t kOoo0 = 0x2000;
+inline constexpr uint16_t kOoo1 = 0x4000;
+inline constexpr uint16_t OooFlag(int side) { return side == 0 ? kOoo0 : kOoo1; }
 }  // namespace flow_flags
 
 class FlowTable;
@@ -132,18 +138,20 @@ struct Counters {
 };
 
 /// Analyzers one flow can hold at once (the registry has three protocols).
-inline constexpr size_t kMaxAnalyzersPerFlow = 8;
+inline constexpr size_t kMaxAnalyzersPerFlow = 4;
 
 /// Per-flow state only some flows need. Recycled: Acquire() hands out a
 /// reset object from a per-thread free list, keeping the capacity its
 /// vectors and strings grew to (bounded by Reset()), so analysed flows do not
 /// allocate in steady state.
 struct FlowExt {
-  // Read on every delivery: first.
-  /// Created when the first payload appears; a slot is emptied when its
-  /// analyzer gives up without having recognised its protocol.
-  std::vector<std::unique_ptr<analyzers::Analyzer>> analyzers;
-  uint8_t analyzer_state[kMaxAnalyzersPerFlow] = {};  ///< gave up / recognized
+  // Read on every delivery and when the flow ends: first, inline (no
+  // separate allocation to chase on a cold flow).
+  /// Created when the first payload appears; a slot is emptied (and its
+  /// analyzer freed) when the analyzer gives up: by the Analyzer contract it
+  /// has emitted everything by then.
+  std::array<std::unique_ptr<analyzers::Analyzer>, kMaxAnalyzersPerFlow> analyzers;
+  uint8_t analyzer_count = 0;  ///< slots filled at creation (some may be empty since)
   uint64_t ooo_bytes = 0;
   std::vector<OooBlock> ooo[2];  ///< by key side, sorted, disjoint
   uint32_t scaled[2][4] = {};    ///< by key side: checksum, retransmit, zero window, gap counts

@@ -32,10 +32,6 @@ constexpr size_t kMaxAnalyzerAnomalyNames = 256;
 constexpr uint32_t kUdpHistOrigData = 0x1;  // Zeek's UDP history masks
 constexpr uint32_t kUdpHistRespData = 0x2;
 
-// Analyzer bookkeeping kept next to each analyzer.
-constexpr uint8_t kAnalyzerGaveUp = 0x1;
-constexpr uint8_t kAnalyzerRecognized = 0x2;
-
 size_t NextPow2(size_t n) {
   size_t p = 16;
   while (p < n) p <<= 1;
@@ -183,8 +179,8 @@ void FlowExt::Release(FlowExt* ext) {
 }
 
 void FlowExt::Reset() {
-  analyzers.clear();
-  std::fill(std::begin(analyzer_state), std::end(analyzer_state), 0);
+  for (uint8_t i = 0; i < analyzer_count; ++i) analyzers[i].reset();
+  analyzer_count = 0;
   ooo_bytes = 0;
   for (auto& blocks : ooo) {
     blocks.clear();
@@ -378,10 +374,9 @@ void FlowTable::Advance(int64_t now_ns) {
         next = std::min(next, deadline);
         break;
       }
-      // Expired flows are cold: fetch the next one while this one ends.
-      PrefetchSlot(At(head).next);
       End(head, c == static_cast<size_t>(TimerClass::kClosing) ? EndCause::kClosed
                                                                : EndCause::kIdleTimeout);
+      PrefetchExpiring(c);
     }
   }
   // Each class list is in deadline order, so `next` is the earliest of all
@@ -396,6 +391,7 @@ void FlowTable::EvictOne() {
     if (classes_[c].head != kNil) {
       ++stats_.evictions[c];
       End(classes_[c].head, EndCause::kEvicted);
+      PrefetchExpiring(c);
       return;
     }
   }
@@ -459,9 +455,10 @@ uint32_t FlowTable::Create(const FlowKey& key, uint64_t hash, const decode::Laye
 
 void FlowTable::End(uint32_t index, EndCause cause) {
   Flow& f = At(index);
-  if (f.ext != nullptr) {
-    for (auto& a : f.ext->analyzers) {
-      if (a != nullptr) a->OnFlowEnd(now_ns_);
+  if (f.ext != nullptr && !f.Has(flow_flags::kAnalyzersDone)) {
+    FlowExt& ext = *f.ext;
+    for (uint8_t i = 0; i < ext.analyzer_count; ++i) {
+      if (ext.analyzers[i] != nullptr) ext.analyzers[i]->OnFlowEnd(now_ns_);
     }
   }
   EmitConn(f, /*interim=*/false, cause);
@@ -480,8 +477,8 @@ void FlowTable::End(uint32_t index, EndCause cause) {
 void FlowTable::FlushAll(EndCause cause) {
   for (size_t c = 0; c < kTimerClassCount; ++c) {
     while (classes_[c].head != kNil) {
-      PrefetchSlot(At(classes_[c].head).next);
       End(classes_[c].head, cause);
+      PrefetchExpiring(c);
     }
   }
 }
@@ -538,6 +535,38 @@ void FlowTable::PrefetchSlot(uint32_t index) const {
   if (index == kNil) return;
   const auto* p = reinterpret_cast<const char*>(&At(index));
   for (size_t off = 0; off < sizeof(Flow) + 63; off += 64) __builtin_prefetch(p + off, 1);
+}
+
+void FlowTable::PrefetchExpiring(size_t cls) const {
+  // Flows end in class-list order, and an ending flow is cold: its slot, its
+  // extension, its analyzers and its index slot are each a cache miss, and
+  // each address is only known once the previous object has arrived. So the
+  // fetches are staged one End() apart along the list, each stage reading a
+  // pointer the previous stage brought in: the head's analyzers now, the
+  // next flow's extension and index slot, the flow after that. By the time
+  // a flow ends (usually many packets later) everything it touches is in
+  // cache. The list may change meanwhile; prefetches are only hints.
+  const uint32_t head = classes_[cls].head;
+  if (head == kNil) return;
+  const Flow& f0 = At(head);
+  if (f0.ext != nullptr && !f0.Has(flow_flags::kAnalyzersDone)) {
+    for (uint8_t i = 0; i < f0.ext->analyzer_count; ++i) {
+      const auto* a = reinterpret_cast<const char*>(f0.ext->analyzers[i].get());
+      if (a != nullptr) {
+        __builtin_prefetch(a, 1);
+        __builtin_prefetch(a + 64, 1);
+      }
+    }
+  }
+  const uint32_t n1 = f0.next;
+  if (n1 == kNil) return;
+  const Flow& f1 = At(n1);
+  if (f1.ext != nullptr) {
+    const auto* e = reinterpret_cast<const char*>(f1.ext);
+    for (size_t off = 0; off < sizeof(FlowExt) + 63; off += 64) __builtin_prefetch(e + off, 1);
+  }
+  __builtin_prefetch(&index_[HashKey(f1.key, options_.seed) & index_mask_], 1);
+  PrefetchSlot(f1.next);
 }
 
 void FlowTable::Process(const decode::DecodedPacket& packet, const FlowLookup* innermost) {
@@ -857,31 +886,28 @@ void FlowTable::EnsureAnalyzers(Flow& f, uint32_t index, int side,
     }
     return;
   }
-  // Moving the elements keeps the extension's recycled vector capacity.
-  ext.analyzers.clear();
-  for (auto& a : list) ext.analyzers.push_back(std::move(a));
-  std::fill(std::begin(ext.analyzer_state), std::end(ext.analyzer_state), 0);
+  ext.analyzer_count = static_cast<uint8_t>(list.size());
+  for (size_t i = 0; i < list.size(); ++i) ext.analyzers[i] = std::move(list[i]);
 }
 
 void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t ts) {
-  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr || f.ext->analyzers.empty()) return;
+  if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   FlowExt& ext = *f.ext;
   bool live = false;
-  for (size_t i = 0; i < ext.analyzers.size(); ++i) {
-    if (ext.analyzers[i] == nullptr || (ext.analyzer_state[i] & kAnalyzerGaveUp)) continue;
+  for (uint8_t i = 0; i < ext.analyzer_count; ++i) {
+    if (ext.analyzers[i] == nullptr) continue;
     // Per call: an analyzer may have flipped the roles (FlipRoles()).
     const auto dir =
         side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
     const analyzers::Verdict v = ext.analyzers[i]->OnData(dir, data, ts);
     if (v == analyzers::Verdict::kRecognized) {
-      ext.analyzer_state[i] |= kAnalyzerRecognized;
       AddService(f, ext.analyzers[i]->Service());
       live = true;
     } else if (v == analyzers::Verdict::kGiveUp) {
-      ext.analyzer_state[i] |= kAnalyzerGaveUp;
-      // A recognised analyzer stays: it may still have records to flush at
-      // the end. Another one has nothing to say: free it now.
-      if (!(ext.analyzer_state[i] & kAnalyzerRecognized)) ext.analyzers[i].reset();
+      // Recognised or not, it has emitted all it held (the Analyzer
+      // contract): free it now, while it is in cache, rather than touch it
+      // again when the flow ends.
+      ext.analyzers[i].reset();
     } else {
       live = true;
     }
@@ -934,10 +960,8 @@ void FlowTable::Skipped(Flow& f, uint32_t index, int side, uint64_t len) {
   (void)index;
   if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
-  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
-    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
-      f.ext->analyzers[i]->OnGap(dir, len);
-    }
+  for (uint8_t i = 0; i < f.ext->analyzer_count; ++i) {
+    if (f.ext->analyzers[i] != nullptr) f.ext->analyzers[i]->OnGap(dir, len);
   }
 }
 
@@ -945,10 +969,8 @@ void FlowTable::EndOfData(Flow& f, uint32_t index, int side) {
   (void)index;
   if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   const auto dir = side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;
-  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
-    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
-      f.ext->analyzers[i]->OnEndOfData(dir);
-    }
+  for (uint8_t i = 0; i < f.ext->analyzer_count; ++i) {
+    if (f.ext->analyzers[i] != nullptr) f.ext->analyzers[i]->OnEndOfData(dir);
   }
 }
 
@@ -958,10 +980,8 @@ bool FlowTable::KeepsStreamData(const Flow& f) const {
   // rather than lose the start of a stream whose first segment came late.
   if (!f.Has(flow_flags::kAnalyzersChecked)) return static_cast<bool>(analyzer_factory_);
   if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return false;
-  for (size_t i = 0; i < f.ext->analyzers.size(); ++i) {
-    if (f.ext->analyzers[i] != nullptr && !(f.ext->analyzer_state[i] & kAnalyzerGaveUp)) {
-      return true;
-    }
+  for (uint8_t i = 0; i < f.ext->analyzer_count; ++i) {
+    if (f.ext->analyzers[i] != nullptr) return true;
   }
   return false;
 }

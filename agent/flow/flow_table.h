@@ -160,6 +160,9 @@ class FlowTable final : private StreamEvents {
   FlowLookup LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer) const;
   /// Starts loading flow `index` (all its cache lines) into the cache.
   void PrefetchSlot(uint32_t index) const;
+  /// After a flow of timer class `cls` ended: starts loading what the next
+  /// flows in that class's list will need when they end.
+  void PrefetchExpiring(size_t cls) const;
   uint32_t ProcessLayer(const decode::DecodedPacket& packet, const FlowLookup& lookup,
                         const TunnelParent* parent);
   uint32_t Find(const FlowKey& key, uint64_t hash) const;

@@ -322,7 +322,15 @@ bool TcpTracker::HasUndeliveredData(const Flow& flow, int side) const {
   const TcpEndpoint& e = flow.tcp[side];
   if (Has(e, endpoint_flags::kSkipDeliveries)) return false;
   if (e.reassem > e.trim) return true;  // delivered but not yet acknowledged
-  return flow.ext != nullptr && !flow.ext->ooo[side].empty();
+  return flow.Has(flow_flags::OooFlag(side));
+}
+
+void TcpTracker::SyncOooFlag(Flow& flow, int side) {
+  if (flow.ext != nullptr && !flow.ext->ooo[side].empty()) {
+    flow.Set(flow_flags::OooFlag(side));
+  } else {
+    flow.Clear(flow_flags::OooFlag(side));
+  }
 }
 
 bool TcpTracker::DataPending(const Flow& flow, int side) const {
@@ -390,7 +398,8 @@ void TcpTracker::Gap(Flow& flow, uint32_t index, int side, uint64_t len) {
 }
 
 void TcpTracker::DeliverFrom(Flow& flow, uint32_t index, int side) {
-  if (flow.ext == nullptr) return;
+  // In-order segments of a flow without holes: FlowExt is not touched.
+  if (!flow.Has(flow_flags::OooFlag(side))) return;
   TcpEndpoint& e = flow.tcp[side];
   auto& blocks = flow.ext->ooo[side];
   size_t consumed = 0;
@@ -411,6 +420,7 @@ void TcpTracker::DeliverFrom(Flow& flow, uint32_t index, int side) {
     ++consumed;
   }
   if (consumed > 0) blocks.erase(blocks.begin(), blocks.begin() + static_cast<ptrdiff_t>(consumed));
+  SyncOooFlag(flow, side);
 }
 
 void TcpTracker::Undelivered(Flow& flow, uint32_t index, int side, uint64_t up_to) {
@@ -421,7 +431,7 @@ void TcpTracker::Undelivered(Flow& flow, uint32_t index, int side, uint64_t up_t
     return;
   }
   if (!Has(e, endpoint_flags::kSkipDeliveries)) {
-    while (flow.ext != nullptr && !flow.ext->ooo[side].empty()) {
+    while (flow.Has(flow_flags::OooFlag(side))) {
       const uint64_t next = flow.ext->ooo[side].front().seq;
       if (next >= up_to) break;
       Gap(flow, index, side, next - e.reassem);
@@ -504,12 +514,14 @@ void TcpTracker::DataSent(Flow& flow, uint32_t index, int side, uint64_t seq,
       ++i;
       cursor = piece_end;
     }
+    SyncOooFlag(flow, side);
   }
 
   // Zeek's safety valves for one-sided or ack-less captures.
   uint64_t ooo_upper = e.reassem;
   uint64_t ooo_size = 0;
-  if (flow.ext != nullptr) {
+  const bool has_ooo = flow.Has(flow_flags::OooFlag(side));
+  if (has_ooo) {
     for (const OooBlock& b : flow.ext->ooo[side]) {
       ooo_upper = std::max(ooo_upper, b.upper);
       ooo_size += b.upper - b.seq;
@@ -518,11 +530,12 @@ void TcpTracker::DataSent(Flow& flow, uint32_t index, int side, uint64_t seq,
   const bool above_hole = NoDataAcked(e) && ooo_upper - e.reassem > kMaxAboveHoleWithoutAcks;
   const bool excessive = (e.reassem - e.trim) + ooo_size > kExcessiveDataWithoutAcks;
   if (above_hole || excessive) {
-    if (flow.ext != nullptr) {
+    if (has_ooo) {
       for (const OooBlock& b : flow.ext->ooo[side]) {
         if (b.has_data) flow.ext->ooo_bytes -= b.data.size();
       }
       flow.ext->ooo[side].clear();
+      SyncOooFlag(flow, side);
     }
     e.flags |= endpoint_flags::kSkipDeliveries;
   }

@@ -79,6 +79,8 @@ class TcpTracker {
   void Undelivered(Flow& flow, uint32_t index, int side, uint64_t up_to);
   void Gap(Flow& flow, uint32_t index, int side, uint64_t len);
   void DeliverFrom(Flow& flow, uint32_t index, int side);
+  /// Keeps flow_flags::OooFlag(side) equal to "FlowExt::ooo[side] is not empty".
+  static void SyncOooFlag(Flow& flow, int side);
 
   StreamEvents& events_;
   TcpLimits limits_;
