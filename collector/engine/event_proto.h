@@ -1,7 +1,8 @@
 #pragma once
-// Adapter from the wire record (vigil::v1::Event) to the engine's Event, with
-// exactly the fields, names and units the agent's Zeek JSON writer produces
-// for the same record (docs/records.md): both adapters yield equal Events.
+// Adapter from the wire record (vigil::v1::Event) to the engine's Event: a
+// visitor of the record's Zeek view (proto/vigil/v1/zeek/zeek_view.h), the
+// same view the agent's JSON writer renders, so EventFromProto and
+// EventFromJson of the agent's line for one record yield equal Events.
 // Stateless free functions: thread-safe.
 
 #include <expected>

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/analyzers/tls/tls_names.h"
+#include "proto/vigil/v1/zeek/wire_names.h"
 
 namespace vigil::agent::analyzers::tls {
 namespace {
@@ -61,7 +61,7 @@ template <typename T>
 void AppendDecimalList(std::string& out, const std::vector<T>& values, bool drop_grease) {
   bool first = true;
   for (T v : values) {
-    if (drop_grease && IsGrease(v)) continue;
+    if (drop_grease && v1::zeek::IsTlsGrease(v)) continue;
     if (!first) out.push_back('-');
     first = false;
     AppendDecimal(out, v);
@@ -85,7 +85,7 @@ void AppendHexList(std::string& out, const std::vector<uint16_t>& values) {
 void WithoutGrease(const std::vector<uint16_t>& values, std::vector<uint16_t>& out) {
   out.clear();
   for (uint16_t v : values) {
-    if (!IsGrease(v)) out.push_back(v);
+    if (!v1::zeek::IsTlsGrease(v)) out.push_back(v);
   }
 }
 
@@ -98,7 +98,7 @@ std::string_view Ja4Version(const ClientHello& hello) {
   // falls back to legacy_version (the specification is silent on it).
   bool found = false;
   for (uint16_t v : hello.supported_versions) {
-    if (IsGrease(v)) continue;
+    if (v1::zeek::IsTlsGrease(v)) continue;
     if (!found || VersionRank(v) > VersionRank(version)) version = v;
     found = true;
   }

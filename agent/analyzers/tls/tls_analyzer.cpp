@@ -8,7 +8,7 @@
 #include "agent/analyzers/record_time.h"
 #include "agent/analyzers/text_escape.h"
 #include "agent/analyzers/tls/fingerprint.h"
-#include "agent/analyzers/tls/tls_names.h"
+#include "proto/vigil/v1/zeek/wire_names.h"
 
 namespace vigil::agent::analyzers::tls {
 namespace {
@@ -451,7 +451,7 @@ void TlsAnalyzer::OnClientHello(Direction dir, std::span<const uint8_t> body) {
   }
   record_.set_client_legacy_version(hello.legacy_version);
   for (uint16_t v : hello.supported_versions) {
-    if (!IsGrease(v)) record_.add_client_supported_versions(v);
+    if (!v1::zeek::IsTlsGrease(v)) record_.add_client_supported_versions(v);
   }
   for (const std::string& p : hello.alpn) record_.add_client_alpn(Escaped(p));
   Ja3To(hello, *record_.mutable_ja3());
@@ -501,7 +501,7 @@ void TlsAnalyzer::OnServerHello(Direction dir, std::span<const uint8_t> body) {
 
 void TlsAnalyzer::OnServerKeyExchange(std::span<const uint8_t> body) {
   // Only (EC)DHE suites carry ECParameters first (RFC 8422 5.4).
-  const std::string_view cipher = CipherSuiteName(record_.cipher());
+  const std::string_view cipher = v1::zeek::TlsCipherName(record_.cipher());
   const bool ecdhe = cipher.starts_with("TLS_ECDHE_") || cipher.starts_with("TLS_ECDH_anon_");
   if (!ecdhe || body.size() < 3 || body[0] != kNamedCurve) return;
   record_.set_curve((uint32_t{body[1]} << 8) | body[2]);

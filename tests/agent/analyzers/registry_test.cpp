@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "agent/analyzers/dns/dns_names.h"
 #include "agent/analyzers/text_escape.h"
 #include "tests/agent/analyzers/analyzer_harness.h"
 
@@ -104,26 +103,6 @@ TEST(Registry, KnownServices) {
   auto known = KnownServices();
   EXPECT_EQ(std::vector<std::string_view>(known.begin(), known.end()),
             (std::vector<std::string_view>{"dns", "http", "ssl"}));
-}
-
-TEST(DnsNames, Labels) {
-  EXPECT_EQ(dns::QtypeLabel(1), "A");
-  EXPECT_EQ(dns::QtypeLabel(255), "*");
-  EXPECT_EQ(dns::QtypeLabel(33), "SRV");
-  EXPECT_EQ(dns::QtypeLabel(33, /*netbios=*/true), "NBSTAT");
-  EXPECT_EQ(dns::QtypeLabel(65000), "query-65000");
-  EXPECT_EQ(dns::QclassLabel(1), "C_INTERNET");
-  EXPECT_EQ(dns::QclassLabel(77), "qclass-77");
-  EXPECT_EQ(dns::RcodeLabel(3), "NXDOMAIN");
-  EXPECT_EQ(dns::RcodeLabel(3842), "BADSIG");
-  EXPECT_EQ(dns::RcodeLabel(99), "rcode-99");
-  EXPECT_EQ(dns::OpcodeLabel(4), "notify");
-  EXPECT_EQ(dns::OpcodeLabel(5, /*netbios=*/true), "netbios-registration");
-  EXPECT_EQ(dns::OpcodeLabel(9), "opcode-9");
-  // Lookups rely on sorted tables: every listed value must be found.
-  int types = 0;
-  for (uint32_t v = 0; v < 0x10000; ++v) types += !dns::QtypeName(v).empty();
-  EXPECT_EQ(types, 90);
 }
 
 TEST(TextEscape, AsciiAndUtf8) {

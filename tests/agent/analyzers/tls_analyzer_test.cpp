@@ -5,7 +5,6 @@
 #include "agent/analyzers/registry.h"
 #include "agent/analyzers/tls/fingerprint.h"
 #include "agent/analyzers/tls/hello.h"
-#include "agent/analyzers/tls/tls_names.h"
 #include "tests/agent/analyzers/analyzer_harness.h"
 #include "tests/agent/analyzers/tls_builder.h"
 
@@ -115,26 +114,6 @@ TEST(TlsHello, RejectsMalformedHellos) {
   constexpr size_t kExtLengthLow = 2 + 32 + 1 + 2 + 6 + 2 + 1;
   bad_ext[kExtLengthLow] = static_cast<uint8_t>(bad_ext[kExtLengthLow] + 5);
   EXPECT_EQ(ParseClientHello(bad_ext, false, hello), HelloError::kBadExtensions);
-}
-
-TEST(TlsNames, TablesAreSortedAndNamed) {
-  EXPECT_EQ(CipherSuiteName(0x1301), "TLS_AES_128_GCM_SHA256");
-  EXPECT_EQ(CipherSuiteName(0xc011), "TLS_ECDHE_RSA_WITH_RC4_128_SHA");
-  EXPECT_EQ(CipherSuiteName(0x0004), "TLS_RSA_WITH_RC4_128_MD5");
-  EXPECT_EQ(CipherSuiteLabel(0x4242), "unknown-16962");
-  EXPECT_EQ(TlsVersionName(0x0301), "TLSv10");
-  EXPECT_EQ(TlsVersionName(0x0304), "TLSv13");
-  EXPECT_EQ(TlsVersionName(0xfefd), "DTLSv12");
-  EXPECT_EQ(GroupName(23), "secp256r1");
-  EXPECT_EQ(GroupName(29), "x25519");
-  EXPECT_EQ(GroupName(0x11ec), "X25519MLKEM768");
-  EXPECT_TRUE(IsGrease(0x0a0a));
-  EXPECT_TRUE(IsGrease(0xfafa));
-  EXPECT_FALSE(IsGrease(0x0a1a));
-  // Binary search over the table finds every entry only if it is sorted.
-  int named = 0;
-  for (uint32_t v = 0; v < 0x10000; ++v) named += !CipherSuiteName(v).empty();
-  EXPECT_EQ(named, 368);
 }
 
 // TLS 1.2 full handshake with ECDHE, session ticket: Zeek writes

@@ -1,6 +1,6 @@
 // The event model: strict JSON reading, the two adapters agreeing field for
-// field, rendering back to JSON, protocol name tables, the public suffix
-// list and the derived fields.
+// field, rendering back to JSON, the public suffix list and the derived
+// fields (the name tables are tested with the view, in tests/proto).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
@@ -9,7 +9,6 @@
 #include "collector/engine/event_json.h"
 #include "collector/engine/event_proto.h"
 #include "collector/engine/fields/derived_fields.h"
-#include "collector/engine/fields/protocol_names.h"
 #include "collector/engine/fields/public_suffix.h"
 #include "collector/engine/json_reader.h"
 #include "vigil/v1/records.pb.h"
@@ -312,32 +311,6 @@ TEST(Adapters, TypeMismatchesAndUnknownFieldsAreKeptAndCounted) {
   EXPECT_EQ(e->Find("id.resp_p")->string_value(), "https");
   ASSERT_NE(e->Find("new_field"), nullptr);
   EXPECT_NE(e->ToJson().find("\"new_field\":[1,2]"), std::string::npos);
-}
-
-TEST(ProtocolNames, IanaTables) {
-  EXPECT_EQ(TlsVersionName(0x0303), "TLSv12");
-  EXPECT_EQ(TlsVersionName(0x0300), "SSLv3");
-  EXPECT_EQ(TlsVersionName(0x7F17), "TLSv13-draft23");
-  EXPECT_EQ(TlsVersionName(0x1234), "unknown-4660");
-  EXPECT_EQ(TlsCipherName(0x1301), "TLS_AES_128_GCM_SHA256");
-  EXPECT_EQ(TlsCipherName(0xC02F), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(TlsCipherName(0xCCA8), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
-  EXPECT_EQ(TlsCipherName(0x000A), "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
-  EXPECT_EQ(TlsCipherName(0x0A0A), "unknown-2570");  // GREASE
-  EXPECT_EQ(TlsGroupName(29), "x25519");
-  EXPECT_EQ(TlsGroupName(23), "secp256r1");
-  EXPECT_EQ(TlsGroupName(0x11EC), "X25519MLKEM768");
-  EXPECT_EQ(DnsQtypeName(1), "A");
-  EXPECT_EQ(DnsQtypeName(16), "TXT");
-  EXPECT_EQ(DnsQtypeName(65), "HTTPS");
-  EXPECT_EQ(DnsQtypeName(255), "*");
-  EXPECT_EQ(DnsQtypeName(65280), "query-65280");
-  EXPECT_EQ(DnsQclassName(1), "C_INTERNET");
-  EXPECT_EQ(DnsQclassName(3), "C_CHAOS");
-  EXPECT_EQ(DnsRcodeName(0), "NOERROR");
-  EXPECT_EQ(DnsRcodeName(3), "NXDOMAIN");
-  EXPECT_EQ(DnsRcodeName(5), "REFUSED");
-  EXPECT_EQ(DnsRcodeName(12), "?12");
 }
 
 TEST(PublicSuffix, RegisteredDomainsWithWildcardsAndExceptions) {
