@@ -1,6 +1,8 @@
 // The JSON lines writer: exact field names, units and omissions of
-// docs/records.md for conn, dns, ssl and http records, and strings that stay
-// valid JSON whatever bytes they carry.
+// docs/records.md for conn, dns, ssl and http records, strings that stay
+// valid JSON whatever bytes they carry, and records without a Zeek view
+// counted by reason. (Which fields appear is the Zeek view's, tested in
+// tests/proto; these pin the JSON text.)
 
 #include "agent/export/zeek_json.h"
 
@@ -207,6 +209,79 @@ TEST(ZeekJson, EventWithoutRecordIsCountedNotWritten) {
   const std::string text(buf, n);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
   EXPECT_EQ(text.rfind(R"({"_path":"conn")", 0), 0u);
+}
+
+TEST(ZeekJson, IntervalsTrimTimesKeepSixDecimals) {
+  v1::Event e = Header();
+  e.mutable_ts()->set_seconds(-2);
+  e.mutable_ts()->set_nanos(-500000000);
+  auto* d = e.mutable_dns();
+  d->set_transport(v1::TRANSPORT_UDP);
+  d->mutable_rtt()->set_seconds(1);
+  d->add_ttls()->set_seconds(300);
+  auto* ttl = d->add_ttls();
+  ttl->set_seconds(59);
+  ttl->set_nanos(999999600);  // rounds to 60
+  d->add_ttls()->set_nanos(1000);
+  d->add_answers("a");
+  const std::string json = Render(e);
+  EXPECT_NE(json.find(R"("ts":-2.500000,)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("rtt":1,)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("TTLs":[300,60,0.000001])"), std::string::npos) << json;
+}
+
+TEST(ZeekJson, UnknownConnStateIsOmittedNotGuessed) {
+  v1::Event e = Header();
+  e.mutable_flow()->set_conn_state(v1::CONN_STATE_UNSPECIFIED);
+  const std::string json = Render(e);
+  EXPECT_EQ(json.find("conn_state"), std::string::npos) << json;
+  EXPECT_EQ(json.find("end_reason"), std::string::npos) << json;
+}
+
+TEST(ZeekJson, HttpClientHeaderNames) {
+  v1::Event h = Header();
+  auto* r = h.mutable_http();
+  r->set_trans_depth(2);
+  r->add_client_header_names("HOST");
+  r->add_client_header_names("AUTHORIZATION");
+  EXPECT_NE(
+      Render(h).find(R"("response_body_len":0,"client_header_names":["HOST","AUTHORIZATION"]})"),
+      std::string::npos)
+      << Render(h);
+}
+
+TEST(ZeekJson, RecordsWithoutAViewAreCountedByReason) {
+  std::FILE* out = std::tmpfile();
+  ASSERT_NE(out, nullptr);
+  ZeekJsonSink sink(out);
+  v1::Event bad = Header();
+  bad.mutable_id()->set_orig_addr("abc");
+  bad.mutable_tls();
+  sink.Emit(std::move(bad));
+  sink.Emit(Header());  // no record
+  ASSERT_TRUE(sink.Flush(0));
+  EXPECT_EQ(sink.stats().records_bad_address, 1u);
+  EXPECT_EQ(sink.stats().records_without_payload, 1u);
+  EXPECT_EQ(sink.stats().records_unrenderable, 2u);
+  EXPECT_EQ(sink.stats().records_written, 0u);
+  EXPECT_EQ(std::ftell(out), 0);
+  std::fclose(out);
+  std::string line = "kept";
+  v1::Event no_record = Header();
+  EXPECT_FALSE(RenderZeekJson(no_record, line));
+  EXPECT_EQ(line, "kept");
+}
+
+TEST(ZeekJson, FailedWritesAreCounted) {
+  std::FILE* read_only = std::fopen("/dev/null", "r");
+  ASSERT_NE(read_only, nullptr);
+  ZeekJsonSink sink(read_only);
+  v1::Event conn = Header();
+  conn.mutable_flow()->set_conn_state(v1::CONN_STATE_S0);
+  sink.Emit(std::move(conn));
+  EXPECT_EQ(sink.stats().write_errors, 1u);
+  EXPECT_EQ(sink.stats().records_written, 0u);
+  std::fclose(read_only);
 }
 
 }  // namespace
