@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "agent/flow/sha1_block.h"
+
 namespace vigil::agent::flow {
 namespace {
 
@@ -87,65 +89,6 @@ bool PairedIcmp6(uint8_t type, uint8_t* counterpart) {
   }
 }
 
-// SHA-1 (FIPS 180-4) of a message that fits one 64-byte block, which every
-// Community ID input does (at most 2 + 16 + 16 + 2 + 4 = 40 bytes). Runs once
-// per conn record: through OpenSSL's EVP layer (context init, provider
-// dispatch, final cleanse) the hash cost ~2,000 instructions, most of them
-// overhead for a single block; the compression function alone is ~800.
-// SHA-1's weaknesses do not matter here: the spec fixes the algorithm, and
-// the value is an identifier, not a security property.
-constexpr size_t kMaxSingleBlock = 55;  // 64 - 0x80 marker - 8-byte length
-
-uint32_t Rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
-
-void Sha1(const uint8_t* data, size_t n, uint8_t out[20]) {
-  if (n > kMaxSingleBlock) std::abort();  // callers build at most 40 bytes
-  uint8_t block[64] = {};
-  std::memcpy(block, data, n);
-  block[n] = 0x80;
-  const uint64_t bits = uint64_t{n} * 8;
-  for (int i = 0; i < 8; ++i) block[63 - i] = static_cast<uint8_t>(bits >> (8 * i));
-
-  uint32_t w[80];
-  for (int i = 0; i < 16; ++i) {
-    w[i] = uint32_t{block[4 * i]} << 24 | uint32_t{block[4 * i + 1]} << 16 |
-           uint32_t{block[4 * i + 2]} << 8 | uint32_t{block[4 * i + 3]};
-  }
-  for (int i = 16; i < 80; ++i) w[i] = Rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-
-  constexpr uint32_t kInit[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
-  uint32_t a = kInit[0], b = kInit[1], c = kInit[2], d = kInit[3], e = kInit[4];
-  for (int i = 0; i < 80; ++i) {
-    uint32_t f, k;
-    if (i < 20) {
-      f = (b & c) | (~b & d);
-      k = 0x5A827999u;
-    } else if (i < 40) {
-      f = b ^ c ^ d;
-      k = 0x6ED9EBA1u;
-    } else if (i < 60) {
-      f = (b & c) | (b & d) | (c & d);
-      k = 0x8F1BBCDCu;
-    } else {
-      f = b ^ c ^ d;
-      k = 0xCA62C1D6u;
-    }
-    const uint32_t t = Rotl(a, 5) + f + e + k + w[i];
-    e = d;
-    d = c;
-    c = Rotl(b, 30);
-    b = a;
-    a = t;
-  }
-  const uint32_t h[5] = {kInit[0] + a, kInit[1] + b, kInit[2] + c, kInit[3] + d, kInit[4] + e};
-  for (int i = 0; i < 5; ++i) {
-    out[4 * i] = static_cast<uint8_t>(h[i] >> 24);
-    out[4 * i + 1] = static_cast<uint8_t>(h[i] >> 16);
-    out[4 * i + 2] = static_cast<uint8_t>(h[i] >> 8);
-    out[4 * i + 3] = static_cast<uint8_t>(h[i]);
-  }
-}
-
 constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 }  // namespace
@@ -198,7 +141,7 @@ void Digest(const CommunityIdTuple& t, uint16_t seed, uint8_t digest[20]) {
     buf[n++] = static_cast<uint8_t>(pb >> 8);
     buf[n++] = static_cast<uint8_t>(pb);
   }
-  Sha1(buf, n, digest);
+  Sha1Short(std::span<const uint8_t>(buf, n), digest);
 }
 
 // Base64 of the 20-byte digest (28 characters, one '=' of padding).

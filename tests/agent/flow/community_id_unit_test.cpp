@@ -8,11 +8,13 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "agent/flow/community_id.h"
+#include "agent/flow/sha1_block.h"
 
 namespace vigil::agent::flow {
 namespace {
@@ -74,6 +76,34 @@ TEST(CommunityId, MatchesIndependentSha1OnRandomTuples) {
     std::swap(t.sport, t.dport);
     ASSERT_EQ(CommunityId(t, seed), want) << "reversed tuple " << i;
   }
+}
+
+// Both SHA-1 implementations (SHA extensions when the CPU has them, and the
+// portable one) on every message length a single block holds.
+TEST(Sha1Short, BothImplementationsMatchOpenSslOnEveryLength) {
+  std::mt19937_64 rng(11);
+  bool sha_ni_ran = false;
+  for (size_t len = 0; len <= kSha1ShortMax; ++len) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<uint8_t> msg(len);
+      for (auto& x : msg) x = static_cast<uint8_t>(rng());
+      uint8_t want[EVP_MAX_MD_SIZE];
+      unsigned int want_len = 0;
+      ASSERT_EQ(EVP_Digest(msg.data(), msg.size(), want, &want_len, EVP_sha1(), nullptr), 1);
+      ASSERT_EQ(want_len, 20u);
+      uint8_t got[20];
+      Sha1ShortPortable(msg, got);
+      ASSERT_EQ(std::memcmp(got, want, 20), 0) << "portable, length " << len;
+      if (Sha1ShortShaNi(msg, got)) {
+        sha_ni_ran = true;
+        ASSERT_EQ(std::memcmp(got, want, 20), 0) << "SHA extensions, length " << len;
+      }
+      Sha1Short(msg, got);
+      ASSERT_EQ(std::memcmp(got, want, 20), 0) << "dispatch, length " << len;
+    }
+  }
+  if (!sha_ni_ran)
+    std::printf("note: this CPU has no SHA extensions; only the portable path ran\n");
 }
 
 }  // namespace
