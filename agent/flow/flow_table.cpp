@@ -485,16 +485,18 @@ void FlowTable::FlushAll(EndCause cause) {
 
 // ---- packets -------------------------------------------------------------
 
-FlowLookup FlowTable::LookupFor(const decode::DecodedPacket& packet,
-                                const decode::Layer& layer) const {
-  FlowLookup l;
+void FlowTable::LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer,
+                          FlowLookup* l) const {
+  // Filled in place (the caller's lookup lives in a batch array): building
+  // it in a temporary and copying it out stalls on store forwarding.
+  l->valid = false;
   const uint8_t proto = layer.proto;
   uint16_t sport = 0, dport = 0;
   bool one_way = false;
   const bool icmp = (proto == kProtoIcmp && layer.ip_version == 4) ||
                     (proto == kProtoIcmpv6 && layer.ip_version == 6);
   if (proto == kProtoTcp || proto == kProtoUdp || proto == kProtoSctp || icmp) {
-    if (!layer.transport_ok) return l;  // truncated or malformed transport header
+    if (!layer.transport_ok) return;  // truncated or malformed transport header
     if (icmp) {
       const IcmpPorts m = MapIcmp(proto, layer.icmp_type, layer.icmp_code);
       sport = m.src;
@@ -505,23 +507,28 @@ FlowLookup FlowTable::LookupFor(const decode::DecodedPacket& packet,
       dport = layer.dst_port;
     }
   } else if (proto == 59 && layer.ip_version == 6) {
-    return l;  // IPv6 "no next header": nothing to track
+    return;  // IPv6 "no next header": nothing to track
   }
-  l.vlan[0] = packet.vlan_count > 0 ? packet.vlans[0] : 0;
-  l.vlan[1] = packet.vlan_count > 1 ? packet.vlans[1] : 0;
+  const uint16_t vlan0 = packet.vlan_count > 0 ? packet.vlans[0] : 0;
+  const uint16_t vlan1 = packet.vlan_count > 1 ? packet.vlans[1] : 0;
+  l->vlan[0] = vlan0;
+  l->vlan[1] = vlan1;
   bool src_first = true;
   // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
   const bool vlan_key = options_.include_vlan_in_key;
-  l.key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? l.vlan[0] : 0,
-                  vlan_key ? l.vlan[1] : 0, &src_first, options_.seed, &l.hash);
-  l.side = src_first ? 0 : 1;
-  l.layer = &layer;
-  l.valid = true;
-  return l;
+  l->key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? vlan0 : 0,
+                   vlan_key ? vlan1 : 0, &src_first, options_.seed, &l->hash);
+  l->side = src_first ? 0 : 1;
+  l->layer = &layer;
+  l->valid = true;
 }
 
 void FlowTable::Prepare(const decode::DecodedPacket& packet, FlowLookup* lookup) const {
-  *lookup = packet.layer_count > 0 ? LookupFor(packet, packet.Innermost()) : FlowLookup{};
+  if (packet.layer_count == 0) {
+    lookup->valid = false;
+    return;
+  }
+  LookupFor(packet, packet.Innermost(), lookup);
   if (lookup->valid) __builtin_prefetch(&index_[lookup->hash & index_mask_]);
 }
 
@@ -576,17 +583,21 @@ void FlowTable::Process(const decode::DecodedPacket& packet, const FlowLookup* i
   for (int i = 0; i < packet.layer_count; ++i) {
     const decode::Layer& layer = packet.layers[i];
     if (i + 1 == packet.layer_count) {
-      const FlowLookup l = innermost != nullptr && innermost->layer == &layer
-                               ? *innermost
-                               : LookupFor(packet, layer);
-      ProcessLayer(packet, l, has_parent ? &parent : nullptr);
+      if (innermost != nullptr && innermost->valid && innermost->layer == &layer) {
+        ProcessLayer(packet, *innermost, has_parent ? &parent : nullptr);
+      } else {
+        FlowLookup l;
+        LookupFor(packet, layer, &l);
+        ProcessLayer(packet, l, has_parent ? &parent : nullptr);
+      }
       break;
     }
     // An outer layer: a UDP tunnel is a flow of its own and the parent of
     // what it carries; an IP-level tunnel is only named.
     if (layer.proto == kProtoUdp && layer.transport_ok) {
-      const uint32_t outer =
-          ProcessLayer(packet, LookupFor(packet, layer), has_parent ? &parent : nullptr);
+      FlowLookup outer_lookup;
+      LookupFor(packet, layer, &outer_lookup);
+      const uint32_t outer = ProcessLayer(packet, outer_lookup, has_parent ? &parent : nullptr);
       if (outer == kNil) return;
       const Flow& f = At(outer);
       parent.key = f.key;

@@ -157,7 +157,8 @@ class FlowTable final : private StreamEvents {
     int64_t start_ns = 0;
     const std::string* uid = nullptr;  ///< set for IP tunnels
   };
-  FlowLookup LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer) const;
+  void LookupFor(const decode::DecodedPacket& packet, const decode::Layer& layer,
+                 FlowLookup* out) const;
   /// Starts loading flow `index` (all its cache lines) into the cache.
   void PrefetchSlot(uint32_t index) const;
   /// After a flow of timer class `cls` ended: starts loading what the next
