@@ -6,6 +6,8 @@
 //
 // Plain value type: thread-safe to copy and compare.
 
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -13,6 +15,8 @@
 
 namespace vigil::agent::flow {
 
+// Layout: addr[0] (bytes 0..15), addr[1] (16..31), port[2] and vlan[2]
+// (32..39, little-endian), proto, one_way and the zero padding (40..43).
 struct FlowKey {
   decode::IpAddr addr[2];
   uint16_t port[2] = {0, 0};
@@ -24,6 +28,10 @@ struct FlowKey {
   bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof(FlowKey)) == 0; }
 };
 static_assert(sizeof(FlowKey) == 44, "FlowKey must stay packed: it is hashed as bytes");
+static_assert(offsetof(FlowKey, port) == 32 && offsetof(FlowKey, vlan) == 36 &&
+                  offsetof(FlowKey, proto) == 40 && offsetof(FlowKey, one_way) == 41,
+              "MakeKey() writes the key as words in this layout");
+static_assert(std::endian::native == std::endian::little, "MakeKey() writes little-endian words");
 
 /// 64-bit hash of the key bytes.
 uint64_t HashKey(const FlowKey& key, uint64_t seed);
@@ -48,7 +56,7 @@ inline uint64_t Mix(uint64_t x) {
 
 // The hash of the key's bytes seen as five little-endian 8-byte words and a
 // 4-byte tail (the struct has no padding). MakeKey() computes it from the
-// values it already holds: reading back a key just written field by field
+// words it already holds: reading back a key just written field by field
 // would stall on store forwarding.
 inline uint64_t HashWords(const uint64_t (&w)[5], uint32_t tail, uint64_t seed) {
   // One multiply per word (the key is hashed on every packet), one full mix
@@ -63,14 +71,15 @@ inline uint64_t HashWords(const uint64_t (&w)[5], uint32_t tail, uint64_t seed) 
 
 }  // namespace key_detail
 
-/// Builds the canonical key for a packet from `src`/`dst` and their ports;
-/// sets *src_is_first when the packet's source is addr[0], and *hash (if
-/// given) to HashKey(key, seed), computed without reading the key back.
-/// Inline: it runs for every packet, and inlined into its caller the key is
-/// written straight into place rather than copied from a temporary.
-inline FlowKey MakeKey(const decode::IpAddr& src, uint16_t sport, const decode::IpAddr& dst,
-                       uint16_t dport, uint8_t proto, bool one_way, uint16_t vlan0, uint16_t vlan1,
-                       bool* src_is_first, uint64_t seed = 0, uint64_t* hash = nullptr) {
+/// Writes to `out` the canonical key for a packet from `src`/`dst` and their
+/// ports; sets *src_is_first when the packet's source is addr[0], and *hash
+/// (if given) to HashKey(key, seed), computed without reading the key back.
+/// Inline, and writing in place: it runs for every packet, and a key built
+/// in a temporary and copied out stalls on store forwarding.
+inline void MakeKey(FlowKey* out, const decode::IpAddr& src, uint16_t sport,
+                    const decode::IpAddr& dst, uint16_t dport, uint8_t proto, bool one_way,
+                    uint16_t vlan0, uint16_t vlan1, bool* src_is_first, uint64_t seed = 0,
+                    uint64_t* hash = nullptr) {
   using key_detail::Load64;
   // Word loads instead of memcmp: the addresses order lexicographically as
   // big-endian 64-bit halves.
@@ -82,32 +91,19 @@ inline FlowKey MakeKey(const decode::IpAddr& src, uint16_t sport, const decode::
     const uint64_t bs1 = __builtin_bswap64(s1), bd1 = __builtin_bswap64(d1);
     src_first = bs0 < bd0 || (bs0 == bd0 && (bs1 < bd1 || (bs1 == bd1 && sport <= dport)));
   }
-  FlowKey k;
   const uint16_t p0 = src_first ? sport : dport;
   const uint16_t p1 = src_first ? dport : sport;
-  // The addresses as the words already loaded (no second read of the packet).
-  const uint64_t w0 = src_first ? s0 : d0, w1 = src_first ? s1 : d1;
-  const uint64_t w2 = src_first ? d0 : s0, w3 = src_first ? d1 : s1;
-  std::memcpy(k.addr[0].bytes.data(), &w0, 8);
-  std::memcpy(k.addr[0].bytes.data() + 8, &w1, 8);
-  std::memcpy(k.addr[1].bytes.data(), &w2, 8);
-  std::memcpy(k.addr[1].bytes.data() + 8, &w3, 8);
-  k.port[0] = p0;
-  k.port[1] = p1;
-  k.vlan[0] = vlan0;
-  k.vlan[1] = vlan1;
-  k.proto = proto;
-  k.one_way = one_way ? 1 : 0;
+  // The key as the words already loaded: five 8-byte words and a 4-byte
+  // tail, written once each.
+  const uint64_t w[5] = {
+      src_first ? s0 : d0, src_first ? s1 : d1, src_first ? d0 : s0, src_first ? d1 : s1,
+      uint64_t{p0} | uint64_t{p1} << 16 | uint64_t{vlan0} << 32 | uint64_t{vlan1} << 48};
+  const uint32_t tail = uint32_t{proto} | uint32_t{one_way ? 1u : 0u} << 8;
+  auto* bytes = reinterpret_cast<uint8_t*>(out);
+  std::memcpy(bytes, w, sizeof(w));
+  std::memcpy(bytes + sizeof(w), &tail, sizeof(tail));
   *src_is_first = src_first;
-  if (hash != nullptr) {
-    // Little-endian layout of port[2] and vlan[2] (bytes 32..39) and of
-    // proto, one_way and the zero padding (bytes 40..43).
-    const uint64_t w[5] = {
-        w0, w1, w2, w3,
-        uint64_t{p0} | uint64_t{p1} << 16 | uint64_t{vlan0} << 32 | uint64_t{vlan1} << 48};
-    *hash = key_detail::HashWords(w, uint32_t{proto} | uint32_t{k.one_way} << 8, seed);
-  }
-  return k;
+  if (hash != nullptr) *hash = key_detail::HashWords(w, tail, seed);
 }
 
 }  // namespace vigil::agent::flow

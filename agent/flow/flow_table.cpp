@@ -516,8 +516,8 @@ void FlowTable::LookupFor(const decode::DecodedPacket& packet, const decode::Lay
   bool src_first = true;
   // Zeek's default connection key is the 5-tuple; VLANs are an opt-in.
   const bool vlan_key = options_.include_vlan_in_key;
-  l->key = MakeKey(layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? vlan0 : 0,
-                   vlan_key ? vlan1 : 0, &src_first, options_.seed, &l->hash);
+  MakeKey(&l->key, layer.src, sport, layer.dst, dport, proto, one_way, vlan_key ? vlan0 : 0,
+          vlan_key ? vlan1 : 0, &src_first, options_.seed, &l->hash);
   l->side = src_first ? 0 : 1;
   l->layer = &layer;
   l->valid = true;

@@ -437,10 +437,12 @@ TEST(FlowKeys, MakeKeyHashesLikeHashKey) {
               ParseIp(b).size() == 16 ? ParseIp(b).data() : ParseIp("::ffff:" + b).data());
           bool first = false;
           uint64_t hash = 0;
-          const FlowKey k = MakeKey(src, 40000, dst, 53, 17, one_way, vlan, 7, &first, 99, &hash);
+          FlowKey k;
+          MakeKey(&k, src, 40000, dst, 53, 17, one_way, vlan, 7, &first, 99, &hash);
           EXPECT_EQ(hash, HashKey(k, 99)) << a << " " << b << " " << one_way << " " << vlan;
           bool first2 = false;
-          const FlowKey reverse = MakeKey(dst, 53, src, 40000, 17, one_way, vlan, 7, &first2);
+          FlowKey reverse;
+          MakeKey(&reverse, dst, 53, src, 40000, 17, one_way, vlan, 7, &first2);
           if (!one_way) {
             EXPECT_EQ(reverse, k);     // both directions share one key
             EXPECT_NE(first, first2);  // exactly one direction is source-first
