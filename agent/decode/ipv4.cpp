@@ -66,7 +66,7 @@ Step DecodeIpv4(Context& ctx, std::span<const uint8_t> data) {
   }
 
   Layer& layer = pkt.layers[pkt.layer_count];
-  layer = Layer{};
+  layer.Clear();
   layer.ip_version = 4;
   layer.src = IpAddr::FromV4(data.data() + 12);
   layer.dst = IpAddr::FromV4(data.data() + 16);

@@ -99,7 +99,7 @@ Step DecodeIpv6(Context& ctx, std::span<const uint8_t> data) {
   }
 
   Layer& layer = pkt.layers[pkt.layer_count];
-  layer = Layer{};
+  layer.Clear();
   layer.ip_version = 6;
   layer.src = IpAddr::FromV6(data.data() + 8);
   layer.dst = IpAddr::FromV6(data.data() + 24);

@@ -102,6 +102,39 @@ TEST_F(DecodeTest, EthernetIpv4Tcp) {
   EXPECT_EQ(decoder_.stats().AnomalyTotal(), 0u);
 }
 
+// A DecodedPacket is reused for every frame: a layer must not keep the
+// previous frame's transport fields when the next one has none (Layer::Clear).
+TEST_F(DecodeTest, ReusedPacketKeepsNoStaleTransportFields) {
+  const Bytes esp = {0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1};
+  for (const bool v6 : {false, true}) {
+    const Bytes& a = v6 ? kA6 : kA;
+    const Bytes& b = v6 ? kB6 : kB;
+    ASSERT_EQ(Run(tb::Frame({}, a, b, tb::kProtoTcp,
+                            tb::Tcp(a, b, 1234, 80, 100, 7, tb::tcp::kAck, tb::ToBytes("hi")))),
+              DecodeResult::kIp);
+    ASSERT_TRUE(pkt_.layers[0].transport_ok);
+    ASSERT_EQ(Run(tb::Frame({}, a, b, 50, esp)), DecodeResult::kIp);  // ESP: no transport header
+    ASSERT_EQ(pkt_.layer_count, 1);
+    const Layer& l = pkt_.layers[0];
+    EXPECT_EQ(l.proto, 50);
+    EXPECT_FALSE(l.transport_ok);
+    EXPECT_EQ(l.src_port, 0);
+    EXPECT_EQ(l.dst_port, 0);
+    EXPECT_EQ(l.tcp_seq, 0u);
+    EXPECT_EQ(l.tcp_ack, 0u);
+    EXPECT_EQ(l.tcp_flags, 0);
+    EXPECT_EQ(l.tcp_header_len, 0);
+    EXPECT_EQ(l.tcp_window, 0);
+    EXPECT_EQ(l.udp_length, 0);
+    EXPECT_EQ(l.icmp_type, 0);
+    EXPECT_EQ(l.l4_checksum, ChecksumState::kUnchecked);
+    EXPECT_EQ(l.tunnel, TunnelType::kNone);
+    EXPECT_FALSE(l.reassembled);
+    EXPECT_EQ(l.payload_len, esp.size());
+    EXPECT_EQ(std::vector<uint8_t>(l.payload.begin(), l.payload.end()), esp);
+  }
+}
+
 TEST_F(DecodeTest, EthernetPaddingIsNotPayload) {
   Bytes frame = tb::Ethernet({}, 0x0800, TcpV4(tb::tcp::kAck));
   frame.resize(frame.size() + 6, 0);  // minimum frame size padding
