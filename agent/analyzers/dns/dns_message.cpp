@@ -46,6 +46,31 @@ enum RrType : uint16_t {
   kBinds = 65534,  // BIND9's private signing-state record
 };
 
+// Appends one label lower-cased (names are case-insensitive, RFC 4343, and
+// Zeek logs them lower-cased) and escaped. Labels are almost always plain
+// printable ASCII: appended at once and lower-cased in place, with one pass
+// that also checks them; only a label with a byte to escape takes the slow
+// path.
+void AppendLabel(std::string& out, std::span<const uint8_t> label) {
+  const size_t start = out.size();
+  out.append(reinterpret_cast<const char*>(label.data()), label.size());
+  char* p = out.data() + start;
+  bool printable = true;
+  for (size_t i = 0; i < label.size(); ++i) {
+    const auto b = static_cast<uint8_t>(p[i]);
+    printable &= b >= 0x20 && b < 0x7f;
+    p[i] = static_cast<char>(static_cast<unsigned>(b - 'A') < 26u ? b + ('a' - 'A') : b);
+  }
+  if (printable) return;
+  out.resize(start);
+  std::array<uint8_t, 63> lowered;
+  for (size_t i = 0; i < label.size(); ++i) {
+    const uint8_t b = label[i];
+    lowered[i] = static_cast<unsigned>(b - 'A') < 26u ? static_cast<uint8_t>(b + ('a' - 'A')) : b;
+  }
+  AppendEscapedAscii(out, std::span<const uint8_t>(lowered.data(), label.size()));
+}
+
 // Reads a possibly compressed name starting at `reader.pos()` and leaves the
 // reader after the name's in-place bytes. Appends the escaped text
 // (labels joined by '.', no trailing dot, root = "") to `out`.
@@ -85,13 +110,7 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
     if (msg.size() - pos - 1 < len) return truncated;
     if (!first) out.push_back('.');
     first = false;
-    // Names are case-insensitive (RFC 4343); Zeek logs them lower-cased.
-    std::array<uint8_t, 63> label;
-    for (size_t i = 0; i < len; ++i) {
-      const uint8_t b = msg[pos + 1 + i];
-      label[i] = (b >= 'A' && b <= 'Z') ? static_cast<uint8_t>(b + ('a' - 'A')) : b;
-    }
-    AppendEscapedAscii(out, std::span<const uint8_t>(label.data(), len));
+    AppendLabel(out, msg.subspan(pos + 1, len));
     pos += 1 + len;
   }
   const size_t end = jumped ? resume : pos;
@@ -344,6 +363,14 @@ ParseError ParseMessage(std::span<const uint8_t> msg, Message& out) {
   out.question_name.clear();
   out.question_type = 0;
   out.question_class = 0;
+  // The previous message's answers become spares: their strings keep their
+  // buffers for this message's names and texts (no allocation per answer).
+  for (Answer& a : out.answers) {
+    if (out.spare_answers.size() >= Message::kMaxSpareAnswers) break;
+    // A huge rendering (a long TXT record) is not worth pinning.
+    if (a.text.capacity() > Message::kMaxSpareTextCapacity) continue;
+    out.spare_answers.push_back(std::move(a));
+  }
   out.answers.clear();
   WireReader r(msg);
   if (msg.size() < kHeaderSize) return ParseError::kTruncatedHeader;
@@ -383,6 +410,15 @@ ParseError ParseMessage(std::span<const uint8_t> msg, Message& out) {
   out.answers.reserve(std::min<size_t>(h.ancount, r.remaining() / 11));
   for (uint16_t i = 0; i < h.ancount; ++i) {
     Answer answer;
+    if (!out.spare_answers.empty()) {
+      answer = std::move(out.spare_answers.back());
+      out.spare_answers.pop_back();
+      answer.owner.clear();
+      answer.text.clear();
+      answer.type = 0;
+      answer.ttl = 0;
+      answer.logged = false;
+    }
     ParseError err = ReadName(r, answer.owner, ParseError::kTruncatedAnswer);
     if (err != ParseError::kNone) return err;
     answer.type = r.U16();

@@ -82,6 +82,11 @@ struct Message {
   std::vector<Answer> answers;  ///< answer section, in wire order
   /// Parse scratch (a name being read), kept for its capacity.
   std::string name_scratch;
+  /// Answers of earlier messages kept for their strings' capacity (at most
+  /// kMaxSpareAnswers).
+  std::vector<Answer> spare_answers;
+  static constexpr size_t kMaxSpareAnswers = 16;
+  static constexpr size_t kMaxSpareTextCapacity = 1024;
 };
 
 /// Upper bound on the question count of a plausible message (Zeek's
