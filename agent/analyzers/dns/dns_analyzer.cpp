@@ -142,38 +142,57 @@ bool DnsAnalyzer::HandleMessage(Direction dir, std::span<const uint8_t> bytes, i
   if (multicast_) {
     // mDNS/LLMNR: answers come from anyone, ids are often 0; each message
     // stands alone (Zeek marks both sides seen and logs at once).
-    Pending p = NewPending(h.id, ts_ns);
+    Pending& p = queries_.PushBack();  // a scratch slot, emitted at once
+    InitPending(p, h.id, ts_ns);
     ApplyMessage(p, scratch_, ts_ns);
-    Emit(std::move(p));
+    Emit(p);
+    queries_.Erase(queries_.size() - 1);
     return true;
   }
 
-  std::vector<Pending>& counterpart = is_query ? replies_ : queries_;
-  auto match = std::find_if(counterpart.begin(), counterpart.end(),
-                            [&](const Pending& p) { return p.id == h.id; });
-  if (match != counterpart.end()) {
-    Pending p = std::move(*match);
-    counterpart.erase(match);
+  PendingQueue& counterpart = is_query ? replies_ : queries_;
+  for (size_t i = 0; i < counterpart.size(); ++i) {
+    Pending& p = counterpart[i];
+    if (p.id != h.id) continue;
     ApplyMessage(p, scratch_, ts_ns);
     (is_query ? p.saw_query : p.saw_reply) = true;
-    Emit(std::move(p));
+    Emit(p);
+    counterpart.Erase(i);
     return true;
   }
-  Pending p = NewPending(h.id, ts_ns);
+  Pending& p = EnqueueBounded(is_query ? queries_ : replies_);
+  InitPending(p, h.id, ts_ns);
   ApplyMessage(p, scratch_, ts_ns);
   (is_query ? p.saw_query : p.saw_reply) = true;
-  EnqueueBounded(is_query ? queries_ : replies_, std::move(p));
   return true;
 }
 
-DnsAnalyzer::Pending DnsAnalyzer::NewPending(uint16_t id, int64_t ts_ns) {
-  Pending p;
+DnsAnalyzer::Pending& DnsAnalyzer::PendingQueue::PushBack() {
+  Pending& p = size_ == 0 ? first_ : more_.emplace_back();
+  ++size_;
+  return p;
+}
+
+void DnsAnalyzer::PendingQueue::Erase(size_t i) {
+  if (i >= size_) return;
+  if (i == 0 && !more_.empty()) {
+    // The next oldest moves inline; the emptied record goes with it.
+    std::swap(first_, more_.front());
+    more_.erase(more_.begin());
+  } else if (i > 0) {
+    more_.erase(more_.begin() + static_cast<ptrdiff_t>(i - 1));
+  }
+  --size_;
+}
+
+void DnsAnalyzer::InitPending(Pending& p, uint16_t id, int64_t ts_ns) {
   Recycler::Local().Reuse(&p.record);
+  p.record.Clear();  // a reused slot: whatever Reuse() left must start empty
   p.id = id;
   p.ts_ns = ts_ns;
+  p.saw_query = p.saw_reply = false;
   p.record.set_transport(transport_);
   p.record.set_trans_id(id);
-  return p;
 }
 
 void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
@@ -223,18 +242,18 @@ void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
   }
 }
 
-void DnsAnalyzer::Emit(Pending&& p) {
+void DnsAnalyzer::Emit(Pending& p) {
   Recycler::Local().Emit(ctx_, p.ts_ns, &p.record,
                          [](vigil::v1::Event& e) { return e.mutable_dns(); });
 }
 
-void DnsAnalyzer::EnqueueBounded(std::vector<Pending>& queue, Pending&& p) {
+DnsAnalyzer::Pending& DnsAnalyzer::EnqueueBounded(PendingQueue& queue) {
   if (queue.size() >= kMaxPending) {
     ctx_.Anomaly("dns_unmatched_msg_quantity");
-    Emit(std::move(queue.front()));
-    queue.erase(queue.begin());
+    Emit(queue[0]);
+    queue.Erase(0);
   }
-  queue.push_back(std::move(p));
+  return queue.PushBack();
 }
 
 void DnsAnalyzer::OnGap(Direction dir, uint64_t len) {
@@ -265,10 +284,10 @@ void DnsAnalyzer::OnFlowEnd(int64_t ts_ns) {
     OnEndOfData(Direction::kOrig);
     OnEndOfData(Direction::kResp);
   }
-  for (Pending& p : queries_) Emit(std::move(p));
-  for (Pending& p : replies_) Emit(std::move(p));
-  queries_.clear();
-  replies_.clear();
+  for (size_t i = 0; i < queries_.size(); ++i) Emit(queries_[i]);
+  for (size_t i = 0; i < replies_.size(); ++i) Emit(replies_[i]);
+  while (!queries_.empty()) queries_.Erase(queries_.size() - 1);
+  while (!replies_.empty()) replies_.Erase(replies_.size() - 1);
 }
 
 }  // namespace vigil::agent::analyzers::dns

@@ -55,6 +55,25 @@ class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> 
     bool saw_reply = false;
     vigil::v1::DnsRecord record;
   };
+  // Messages waiting for their counterpart, oldest first. Nearly always none
+  // or one (each lookup is usually its own flow), so the first waits inline
+  // and only further ones go to a vector: no allocation per DNS flow, and
+  // records are filled and emitted in place rather than moved around.
+  class PendingQueue {
+   public:
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    Pending& operator[](size_t i) { return i == 0 ? first_ : more_[i - 1]; }
+    /// A slot at the back for a new entry (its record emptied by Emit()).
+    Pending& PushBack();
+    /// Removes entry `i`, keeping the order of the others.
+    void Erase(size_t i);
+
+   private:
+    size_t size_ = 0;
+    Pending first_;
+    std::vector<Pending> more_;
+  };
   // Per-direction TCP framing state. `partial` only holds bytes while a
   // message straddles deliveries.
   struct TcpSide {
@@ -66,10 +85,13 @@ class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> 
   // Parses and accounts one message sent from `dir`; false if it was not
   // valid DNS.
   bool HandleMessage(Direction dir, std::span<const uint8_t> bytes, int64_t ts_ns);
-  Pending NewPending(uint16_t id, int64_t ts_ns);
+  void InitPending(Pending& p, uint16_t id, int64_t ts_ns);
   void ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns);
-  void Emit(Pending&& p);
-  void EnqueueBounded(std::vector<Pending>& queue, Pending&& p);
+  /// Emits `p`'s record, leaving it empty.
+  void Emit(Pending& p);
+  /// A new entry at the back of `queue`, after logging the oldest unmatched
+  /// one when the queue is full.
+  Pending& EnqueueBounded(PendingQueue& queue);
   Verdict Status();
 
   AnalyzerContext& ctx_;
@@ -80,8 +102,8 @@ class DnsAnalyzer final : public Analyzer, public PooledAllocation<DnsAnalyzer> 
   bool reported_recognized_ = false;
   bool gave_up_ = false;
   bool first_message_ = true;       // no message with a full header seen yet
-  std::vector<Pending> queries_;    // waiting for a response, oldest first
-  std::vector<Pending> replies_;    // responses that arrived before any query
+  PendingQueue queries_;            // waiting for a response, oldest first
+  PendingQueue replies_;            // responses that arrived before any query
   std::unique_ptr<TcpSide[]> tcp_;  // allocated only for TCP flows
 };
 

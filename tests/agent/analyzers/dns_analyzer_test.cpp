@@ -223,6 +223,43 @@ TEST(DnsAnalyzer, PendingQueriesAreBounded) {
   EXPECT_EQ(r.events.size(), DnsAnalyzer::kMaxPending + 3) << "nothing is dropped";
   EXPECT_EQ(std::count(r.anomalies.begin(), r.anomalies.end(), "dns_unmatched_msg_quantity"), 3);
   EXPECT_EQ(r.events[0].dns().trans_id(), 0u) << "the oldest is logged first";
+  // Evicted early or flushed at the end, every query is logged once, in order.
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    EXPECT_EQ(r.events[i].dns().trans_id(), i);
+    EXPECT_EQ(r.events[i].dns().query(), "flood.test");
+    EXPECT_EQ(r.events[i].dns().answers_size(), 0);
+  }
+}
+
+// Transactions wait inline or behind it; whichever is matched, the others
+// keep their place and a slot reused for a later query carries nothing of
+// the transaction it held before.
+TEST(DnsAnalyzer, PendingTransactionsMatchFromAnyPositionWithoutStaleFields) {
+  auto r = RunConversation(Factory(vigil::v1::TRANSPORT_UDP),
+                           {{Direction::kOrig, Query(1, "one.test"), kT0},
+                            {Direction::kOrig, Query(2, "two.test"), kT0 + kMs},
+                            {Direction::kOrig, Query(3, "three.test"), kT0 + 2 * kMs},
+                            {Direction::kResp, AResponse(1, "one.test", 1), kT0 + 10 * kMs},
+                            {Direction::kOrig, Query(4, "four.test", 28), kT0 + 11 * kMs},
+                            {Direction::kResp, AResponse(3, "three.test", 3), kT0 + 12 * kMs},
+                            {Direction::kOrig, Query(5, "five.test"), kT0 + 13 * kMs}});
+  // Answered: 1, 3; unanswered at the end, oldest first: 2, 4, 5.
+  ASSERT_EQ(r.events.size(), 5u);
+  const uint32_t ids[] = {1, 3, 2, 4, 5};
+  const char* names[] = {"one.test", "three.test", "two.test", "four.test", "five.test"};
+  for (size_t i = 0; i < 5; ++i) {
+    const auto& d = r.events[i].dns();
+    EXPECT_EQ(d.trans_id(), ids[i]) << i;
+    EXPECT_EQ(d.query(), names[i]) << i;
+    const bool answered = i < 2;
+    EXPECT_EQ(d.answers_size(), answered ? 1 : 0) << i;
+    EXPECT_EQ(d.has_rtt(), answered) << i;
+    EXPECT_EQ(d.has_rcode(), answered) << i;
+  }
+  EXPECT_EQ(r.events[0].dns().answers(0), "192.0.2.1");
+  EXPECT_EQ(r.events[1].dns().answers(0), "192.0.2.3");
+  EXPECT_EQ(r.events[1].dns().rtt().nanos(), 10 * kMs);
+  EXPECT_EQ(r.events[3].dns().qtype(), 28u);
 }
 
 std::vector<uint8_t> Concat(std::initializer_list<std::vector<uint8_t>> parts) {
