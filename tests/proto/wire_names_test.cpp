@@ -5,90 +5,106 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <set>
 #include <string>
 
 namespace vigil::v1::zeek {
 namespace {
 
+struct Case {
+  uint32_t value;
+  std::string_view name;
+};
+
+template <typename Label>
+void ExpectLabels(Label label, std::initializer_list<Case> cases) {
+  for (const Case& c : cases) EXPECT_EQ(label(c.value), c.name) << "value " << c.value;
+}
+
+// How many values in [0, 0x10000) a table names. Lookups are binary
+// searches, so an entry out of order would not be found and not counted.
+template <typename Name>
+int NamedValues(Name name) {
+  int named = 0;
+  for (uint32_t v = 0; v < 0x10000; ++v) named += !name(v).empty();
+  return named;
+}
+
 TEST(WireNames, TlsVersions) {
-  EXPECT_EQ(TlsVersionLabel(0x0002), "SSLv2");
-  EXPECT_EQ(TlsVersionLabel(0x0300), "SSLv3");
-  EXPECT_EQ(TlsVersionLabel(0x0301), "TLSv10");
-  EXPECT_EQ(TlsVersionLabel(0x0302), "TLSv11");
-  EXPECT_EQ(TlsVersionLabel(0x0303), "TLSv12");
-  EXPECT_EQ(TlsVersionLabel(0x0304), "TLSv13");
-  EXPECT_EQ(TlsVersionLabel(0xfeff), "DTLSv10");
-  EXPECT_EQ(TlsVersionLabel(0xfefd), "DTLSv12");
-  EXPECT_EQ(TlsVersionLabel(0xfefc), "DTLSv13");
-  EXPECT_EQ(TlsVersionLabel(0x1234), "unknown-4660");
-  EXPECT_EQ(TlsVersionLabel(0), "unknown-0");
+  ExpectLabels(TlsVersionLabel, {{0x0002, "SSLv2"},
+                                 {0x0300, "SSLv3"},
+                                 {0x0301, "TLSv10"},
+                                 {0x0302, "TLSv11"},
+                                 {0x0303, "TLSv12"},
+                                 {0x0304, "TLSv13"},
+                                 {0xfeff, "DTLSv10"},
+                                 {0xfefd, "DTLSv12"},
+                                 {0xfefc, "DTLSv13"},
+                                 {0x1234, "unknown-4660"},
+                                 {0, "unknown-0"}});
   EXPECT_EQ(TlsVersionName(0x7f17), "");  // drafts are derived, not listed
 }
 
 TEST(WireNames, TlsDraftVersionsFollowZeeksFormula) {
-  // Zeek: `if ( i/0xFF == 0x7F ) return fmt("TLSv13-draft%d", i % 0x7F)`.
-  EXPECT_EQ(TlsVersionLabel(0x7f0e), "TLSv13-draft14");
-  EXPECT_EQ(TlsVersionLabel(0x7f17), "TLSv13-draft23");
-  EXPECT_EQ(TlsVersionLabel(0x7f1c), "TLSv13-draft28");
-  EXPECT_EQ(TlsVersionLabel(0x7f00), "TLSv13-draft0");
-  EXPECT_EQ(TlsVersionLabel(0x7f7e), "TLSv13-draft126");
-  // The formula's edges, to the letter: 0x7e81..0x7f7f are "drafts".
-  EXPECT_EQ(TlsVersionLabel(0x7e80), "unknown-32384");
-  EXPECT_EQ(TlsVersionLabel(0x7e81), "TLSv13-draft0");
-  EXPECT_EQ(TlsVersionLabel(0x7f7f), "TLSv13-draft0");
-  EXPECT_EQ(TlsVersionLabel(0x7f80), "unknown-32640");
-  EXPECT_EQ(TlsVersionLabel(0x7fff), "unknown-32767");
+  // Zeek: `if ( i/0xFF == 0x7F ) return fmt("TLSv13-draft%d", i % 0x7F)`,
+  // to the letter, edges included (0x7e81..0x7f7f are "drafts").
+  ExpectLabels(TlsVersionLabel, {{0x7f0e, "TLSv13-draft14"},
+                                 {0x7f17, "TLSv13-draft23"},
+                                 {0x7f1c, "TLSv13-draft28"},
+                                 {0x7f00, "TLSv13-draft0"},
+                                 {0x7f7e, "TLSv13-draft126"},
+                                 {0x7e80, "unknown-32384"},
+                                 {0x7e81, "TLSv13-draft0"},
+                                 {0x7f7f, "TLSv13-draft0"},
+                                 {0x7f80, "unknown-32640"},
+                                 {0x7fff, "unknown-32767"}});
 }
 
 TEST(WireNames, TlsCipherSuites) {
-  EXPECT_EQ(TlsCipherName(0x0000), "TLS_NULL_WITH_NULL_NULL");
-  EXPECT_EQ(TlsCipherName(0x0004), "TLS_RSA_WITH_RC4_128_MD5");
-  EXPECT_EQ(TlsCipherName(0x000a), "TLS_RSA_WITH_3DES_EDE_CBC_SHA");
-  EXPECT_EQ(TlsCipherName(0x0017), "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5");
-  EXPECT_EQ(TlsCipherName(0x00ff), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV");
-  EXPECT_EQ(TlsCipherName(0x1301), "TLS_AES_128_GCM_SHA256");
-  EXPECT_EQ(TlsCipherName(0x5600), "TLS_FALLBACK_SCSV");
-  EXPECT_EQ(TlsCipherName(0xc011), "TLS_ECDHE_RSA_WITH_RC4_128_SHA");
-  EXPECT_EQ(TlsCipherName(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-  EXPECT_EQ(TlsCipherName(0xc074), "TLS_ECDH_ECDSA_WITH_CAMELLIA_128_CBC_SHA256");
-  EXPECT_EQ(TlsCipherName(0xcc13), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256_OLD");
-  EXPECT_EQ(TlsCipherName(0xcca8), "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
-  EXPECT_EQ(TlsCipherName(0xffe1), "SSL_RSA_FIPS_WITH_DES_CBC_SHA_2");
+  ExpectLabels(TlsCipherLabel, {{0x0000, "TLS_NULL_WITH_NULL_NULL"},
+                                {0x0004, "TLS_RSA_WITH_RC4_128_MD5"},
+                                {0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+                                {0x0017, "TLS_DH_anon_EXPORT_WITH_RC4_40_MD5"},
+                                {0x00ff, "TLS_EMPTY_RENEGOTIATION_INFO_SCSV"},
+                                {0x1301, "TLS_AES_128_GCM_SHA256"},
+                                {0x5600, "TLS_FALLBACK_SCSV"},
+                                {0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"},
+                                {0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
+                                {0xc074, "TLS_ECDH_ECDSA_WITH_CAMELLIA_128_CBC_SHA256"},
+                                {0xcc13, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256_OLD"},
+                                {0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+                                {0xffe1, "SSL_RSA_FIPS_WITH_DES_CBC_SHA_2"},
+                                {0x4242, "unknown-16962"},
+                                {0x0a0a, "unknown-2570"}});  // GREASE has no name here
   EXPECT_EQ(TlsCipherName(0x4242), "");
-  EXPECT_EQ(TlsCipherLabel(0x4242), "unknown-16962");
-  EXPECT_EQ(TlsCipherLabel(0x0a0a), "unknown-2570");  // GREASE has no name here
-  EXPECT_EQ(TlsCipherLabel(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
 }
 
 TEST(WireNames, TheCipherRegistryIsCompleteAndWellFormed) {
-  // The full registry the agent's table had (the collector's was a subset):
-  // every entry is found, so the table is sorted, and names are unique.
-  int named = 0;
+  // The full registry the agent's table had (the collector's was a subset).
+  EXPECT_EQ(NamedValues(TlsCipherName), 368);
   std::set<std::string> names;
   for (uint32_t v = 0; v < 0x10000; ++v) {
     const std::string_view name = TlsCipherName(v);
     if (name.empty()) continue;
-    ++named;
     EXPECT_TRUE(name.starts_with("TLS_") || name.starts_with("SSL_")) << name;
     EXPECT_TRUE(names.insert(std::string(name)).second) << "duplicate " << name;
   }
-  EXPECT_EQ(named, 368);
 }
 
 TEST(WireNames, TlsGroups) {
-  EXPECT_EQ(TlsGroupLabel(23), "secp256r1");
-  EXPECT_EQ(TlsGroupLabel(24), "secp384r1");
-  EXPECT_EQ(TlsGroupLabel(29), "x25519");
-  EXPECT_EQ(TlsGroupLabel(30), "x448");
-  EXPECT_EQ(TlsGroupLabel(41), "curveSM2");
-  EXPECT_EQ(TlsGroupLabel(256), "ffdhe2048");
-  EXPECT_EQ(TlsGroupLabel(513), "MLKEM768");
-  EXPECT_EQ(TlsGroupLabel(0x11ec), "X25519MLKEM768");
-  EXPECT_EQ(TlsGroupLabel(0x6399), "X25519Kyber768Draft00");
-  EXPECT_EQ(TlsGroupLabel(0xff02), "arbitrary_explicit_char2_curves");
-  EXPECT_EQ(TlsGroupLabel(0xffff), "unknown-65535");
-  EXPECT_EQ(TlsGroupName(0xffff), "");
+  ExpectLabels(TlsGroupLabel, {{23, "secp256r1"},
+                               {24, "secp384r1"},
+                               {29, "x25519"},
+                               {30, "x448"},
+                               {41, "curveSM2"},
+                               {256, "ffdhe2048"},
+                               {513, "MLKEM768"},
+                               {0x11ec, "X25519MLKEM768"},
+                               {0x6399, "X25519Kyber768Draft00"},
+                               {0xff02, "arbitrary_explicit_char2_curves"},
+                               {0xffff, "unknown-65535"}});
+  EXPECT_EQ(NamedValues(TlsGroupName), 56);
 }
 
 TEST(WireNames, TlsGrease) {
@@ -100,77 +116,81 @@ TEST(WireNames, TlsGrease) {
 }
 
 TEST(WireNames, DnsQtypes) {
-  EXPECT_EQ(DnsQtypeLabel(1), "A");
-  EXPECT_EQ(DnsQtypeLabel(16), "TXT");
-  EXPECT_EQ(DnsQtypeLabel(28), "AAAA");
-  EXPECT_EQ(DnsQtypeLabel(33), "SRV");
-  EXPECT_EQ(DnsQtypeLabel(65), "HTTPS");
-  EXPECT_EQ(DnsQtypeLabel(255), "*");
-  EXPECT_EQ(DnsQtypeLabel(32769), "DLV");
-  EXPECT_EQ(DnsQtypeLabel(65281), "WINS");
-  EXPECT_EQ(DnsQtypeLabel(65521), "INTEGRITY");
-  EXPECT_EQ(DnsQtypeLabel(65000), "query-65000");
-  EXPECT_EQ(DnsQtypeLabel(54), "query-54");
+  ExpectLabels([](uint32_t v) { return DnsQtypeLabel(v); }, {{1, "A"},
+                                                             {16, "TXT"},
+                                                             {28, "AAAA"},
+                                                             {33, "SRV"},
+                                                             {65, "HTTPS"},
+                                                             {255, "*"},
+                                                             {32769, "DLV"},
+                                                             {65281, "WINS"},
+                                                             {65521, "INTEGRITY"},
+                                                             {65000, "query-65000"},
+                                                             {54, "query-54"}});
   // NetBIOS name service reuses 33 for NBSTAT; other types keep their names.
-  EXPECT_EQ(DnsQtypeLabel(33, /*netbios=*/true), "NBSTAT");
-  EXPECT_EQ(DnsQtypeLabel(32, /*netbios=*/true), "NIMLOC");
-  int named = 0;
-  for (uint32_t v = 0; v < 0x10000; ++v) named += !DnsQtypeName(v).empty();
-  EXPECT_EQ(named, 90);
+  ExpectLabels([](uint32_t v) { return DnsQtypeLabel(v, /*netbios=*/true); },
+               {{33, "NBSTAT"}, {32, "NIMLOC"}, {1, "A"}});
+  EXPECT_EQ(NamedValues(DnsQtypeName), 90);
 }
 
 TEST(WireNames, DnsClassesRcodesOpcodes) {
-  EXPECT_EQ(DnsQclassLabel(1), "C_INTERNET");
-  EXPECT_EQ(DnsQclassLabel(3), "C_CHAOS");
-  EXPECT_EQ(DnsQclassLabel(254), "C_NONE");
-  EXPECT_EQ(DnsQclassLabel(255), "C_ANY");
-  EXPECT_EQ(DnsQclassLabel(77), "qclass-77");  // the collector used to write "?77"
-
-  EXPECT_EQ(DnsRcodeLabel(0), "NOERROR");
-  EXPECT_EQ(DnsRcodeLabel(3), "NXDOMAIN");
-  EXPECT_EQ(DnsRcodeLabel(5), "REFUSED");
-  EXPECT_EQ(DnsRcodeLabel(8), "NXRRSet");  // Zeek's spelling (the collector had NXRRSET)
-  EXPECT_EQ(DnsRcodeLabel(12), "unassigned-12");
-  EXPECT_EQ(DnsRcodeLabel(16), "BADVERS");
-  EXPECT_EQ(DnsRcodeLabel(23), "BADCOOKIE");
-  EXPECT_EQ(DnsRcodeLabel(3842), "BADSIG");
-  EXPECT_EQ(DnsRcodeLabel(99), "rcode-99");  // the collector used to write "?99"
-
-  EXPECT_EQ(DnsOpcodeLabel(0), "query");
-  EXPECT_EQ(DnsOpcodeLabel(2), "server-status");
-  EXPECT_EQ(DnsOpcodeLabel(4), "notify");
-  EXPECT_EQ(DnsOpcodeLabel(5), "dynamic-update");
-  EXPECT_EQ(DnsOpcodeLabel(9), "opcode-9");
-  EXPECT_EQ(DnsOpcodeLabel(0, /*netbios=*/true), "netbios-query");
-  EXPECT_EQ(DnsOpcodeLabel(5, /*netbios=*/true), "netbios-registration");
-  EXPECT_EQ(DnsOpcodeLabel(8, /*netbios=*/true), "netbios-refresh");
-  EXPECT_EQ(DnsOpcodeLabel(3, /*netbios=*/true), "netbios-opcode-3");
-  EXPECT_EQ(DnsOpcodeLabel(4294967295u, /*netbios=*/true), "netbios-opcode-4294967295");
+  // The collector used to write "?77" and "?99" and spell 8 "NXRRSET".
+  ExpectLabels(
+      DnsQclassLabel,
+      {{1, "C_INTERNET"}, {3, "C_CHAOS"}, {254, "C_NONE"}, {255, "C_ANY"}, {77, "qclass-77"}});
+  ExpectLabels(DnsRcodeLabel, {{0, "NOERROR"},
+                               {3, "NXDOMAIN"},
+                               {5, "REFUSED"},
+                               {8, "NXRRSet"},
+                               {12, "unassigned-12"},
+                               {16, "BADVERS"},
+                               {23, "BADCOOKIE"},
+                               {3842, "BADSIG"},
+                               {99, "rcode-99"}});
+  ExpectLabels(
+      [](uint32_t v) { return DnsOpcodeLabel(v); },
+      {{0, "query"}, {2, "server-status"}, {4, "notify"}, {5, "dynamic-update"}, {9, "opcode-9"}});
+  ExpectLabels([](uint32_t v) { return DnsOpcodeLabel(v, /*netbios=*/true); },
+               {{0, "netbios-query"},
+                {5, "netbios-registration"},
+                {8, "netbios-refresh"},
+                {3, "netbios-opcode-3"},
+                {4294967295u, "netbios-opcode-4294967295"}});
 }
 
 TEST(WireNames, EventEnums) {
-  EXPECT_EQ(TransportName(TRANSPORT_TCP), "tcp");
-  EXPECT_EQ(TransportName(TRANSPORT_UDP), "udp");
-  EXPECT_EQ(TransportName(TRANSPORT_ICMP), "icmp");
-  EXPECT_EQ(TransportName(TRANSPORT_OTHER), "unknown_transport");
-  EXPECT_EQ(TransportName(TRANSPORT_UNSPECIFIED), "unknown_transport");
-  EXPECT_EQ(TransportName(static_cast<Transport>(42)), "unknown_transport");
-
-  const char* const kStates[] = {"S0",   "S1",     "SF",    "REJ", "S2",  "S3", "RSTO",
-                                 "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH"};
-  for (int s = CONN_STATE_S0; s <= CONN_STATE_OTH; ++s) {
-    EXPECT_EQ(ConnStateName(static_cast<ConnState>(s)), kStates[s - 1]);
-  }
-  EXPECT_EQ(ConnStateName(CONN_STATE_UNSPECIFIED), "");
-  EXPECT_EQ(ConnStateName(static_cast<ConnState>(14)), "");  // a newer writer's state
-
-  EXPECT_EQ(EndReasonName(END_REASON_CLOSED), "closed");
-  EXPECT_EQ(EndReasonName(END_REASON_IDLE_TIMEOUT), "idle_timeout");
-  EXPECT_EQ(EndReasonName(END_REASON_ACTIVE_TIMEOUT), "active_timeout");
-  EXPECT_EQ(EndReasonName(END_REASON_EVICTED), "evicted");
-  EXPECT_EQ(EndReasonName(END_REASON_SHUTDOWN), "shutdown");
-  EXPECT_EQ(EndReasonName(END_REASON_UNSPECIFIED), "");
-  EXPECT_EQ(EndReasonName(static_cast<EndReason>(6)), "");
+  ExpectLabels([](uint32_t v) { return TransportName(static_cast<Transport>(v)); },
+               {{TRANSPORT_TCP, "tcp"},
+                {TRANSPORT_UDP, "udp"},
+                {TRANSPORT_ICMP, "icmp"},
+                {TRANSPORT_OTHER, "unknown_transport"},
+                {TRANSPORT_UNSPECIFIED, "unknown_transport"},
+                {42, "unknown_transport"}});
+  // Unspecified and unknown (a newer writer's) values have no name: unset.
+  ExpectLabels([](uint32_t v) { return ConnStateName(static_cast<ConnState>(v)); },
+               {{CONN_STATE_UNSPECIFIED, ""},
+                {CONN_STATE_S0, "S0"},
+                {CONN_STATE_S1, "S1"},
+                {CONN_STATE_SF, "SF"},
+                {CONN_STATE_REJ, "REJ"},
+                {CONN_STATE_S2, "S2"},
+                {CONN_STATE_S3, "S3"},
+                {CONN_STATE_RSTO, "RSTO"},
+                {CONN_STATE_RSTR, "RSTR"},
+                {CONN_STATE_RSTOS0, "RSTOS0"},
+                {CONN_STATE_RSTRH, "RSTRH"},
+                {CONN_STATE_SH, "SH"},
+                {CONN_STATE_SHR, "SHR"},
+                {CONN_STATE_OTH, "OTH"},
+                {14, ""}});
+  ExpectLabels([](uint32_t v) { return EndReasonName(static_cast<EndReason>(v)); },
+               {{END_REASON_UNSPECIFIED, ""},
+                {END_REASON_CLOSED, "closed"},
+                {END_REASON_IDLE_TIMEOUT, "idle_timeout"},
+                {END_REASON_ACTIVE_TIMEOUT, "active_timeout"},
+                {END_REASON_EVICTED, "evicted"},
+                {END_REASON_SHUTDOWN, "shutdown"},
+                {6, ""}});
 }
 
 TEST(WireNames, WireNameCopiesOwnTheirText) {
