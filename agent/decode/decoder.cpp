@@ -1,5 +1,8 @@
 #include "agent/decode/decoder.h"
 
+#include <algorithm>
+
+#include "agent/decode/bytes.h"
 #include "agent/decode/decode_step.h"
 #include "agent/decode/fragments.h"
 
@@ -42,6 +45,134 @@ bool LinkProtocol(int link_type, Protocol* p) {
 
 bool IsIp(Protocol p) { return p == Protocol::kIpv4 || p == Protocol::kIpv6; }
 
+constexpr size_t kEthernetHeaderLen = 14;
+constexpr uint16_t kMaxIeee8023Length = 1500;
+constexpr size_t kVlanTagLen = 4;
+constexpr int kCommonMaxVlanTags = 2;
+constexpr size_t kIpv4MinHeaderLen = 20;
+constexpr size_t kIpv6HeaderLen = 40;
+constexpr size_t kTcpMinHeaderLen = 20;
+constexpr size_t kUdpHeaderLen = 8;
+
+uint32_t WireAfter(uint32_t wire, size_t n) {
+  return wire > n ? wire - static_cast<uint32_t>(n) : 0;
+}
+
+// IPv6 next-header values that start an extension header (ipv6.cpp walks them).
+bool Ipv6ExtensionHeader(uint8_t nh) {
+  return nh == 0 || nh == 43 || nh == 44 || nh == 50 || nh == 51 || nh == 59 || nh == 60 ||
+         nh == 135 || nh == 139 || nh == 140;
+}
+
+// The frames nearly all traffic consists of, decoded in one pass: Ethernet,
+// at most two VLAN tags, IPv4 without fragmentation or IPv6 without
+// extension headers, then TCP or UDP on ports no tunnel decoder claims. The
+// generic walk pays, per layer, an indirect call, a Step built and copied
+// through memory and a dispatch switch; here the same checks and the same
+// fields are written straight. Transitions still come from the registry
+// (LookupChild), so the table stays the one place that says which protocol
+// follows which. It accepts only frames the generic walk decodes without
+// any anomaly, and writes exactly what that walk would; anything else (an
+// unusual header, a condition counted as an anomaly, checksum verification)
+// returns false before any counter changed, and the frame is decoded from
+// the start by the generic walk, which overwrites whatever was written.
+bool DecodeCommon(std::span<const uint8_t> frame, uint32_t wire_remaining, DecodedPacket& out) {
+  if (frame.size() < kEthernetHeaderLen) return false;
+  uint16_t type = LoadBe16(frame.data() + 12);
+  if (type <= kMaxIeee8023Length) return false;  // 802.3 + LLC
+  std::span<const uint8_t> data = frame.subspan(kEthernetHeaderLen);
+  uint32_t wire = WireAfter(wire_remaining, kEthernetHeaderLen);
+  Protocol next;
+  if (!LookupChild(Protocol::kEthernet, type, &next)) return false;
+  for (int tags = 0; next == Protocol::kVlan; ++tags) {
+    if (tags == kCommonMaxVlanTags || data.size() < kVlanTagLen) return false;
+    out.vlans[out.vlan_count++] = LoadBe16(data.data()) & 0x0FFF;
+    type = LoadBe16(data.data() + 2);
+    data = data.subspan(kVlanTagLen);
+    wire = WireAfter(wire, kVlanTagLen);
+    if (!LookupChild(Protocol::kVlan, type, &next)) return false;
+  }
+
+  Layer& layer = out.layers[0];
+  size_t header_len;
+  size_t total;
+  if (next == Protocol::kIpv4) {
+    if (data.size() < kIpv4MinHeaderLen || (data[0] >> 4) != 4) return false;
+    header_len = static_cast<size_t>(data[0] & 0x0F) * 4;
+    total = LoadBe16(data.data() + 2);
+    if (header_len < kIpv4MinHeaderLen || data.size() < header_len || total == 0 ||
+        total < header_len || wire < total) {
+      return false;
+    }
+    const uint16_t frag = LoadBe16(data.data() + 6);
+    if ((frag & 0x2000) != 0 || (frag & 0x1FFF) != 0) return false;  // a fragment
+    layer.Clear();
+    layer.ip_version = 4;
+    layer.src = IpAddr::FromV4(data.data() + 12);
+    layer.dst = IpAddr::FromV4(data.data() + 16);
+    layer.proto = data[9];
+    layer.ttl = data[8];
+  } else if (next == Protocol::kIpv6) {
+    if (data.size() < kIpv6HeaderLen || (data[0] >> 4) != 6) return false;
+    header_len = kIpv6HeaderLen;
+    total = kIpv6HeaderLen + LoadBe16(data.data() + 4);
+    if (total == kIpv6HeaderLen || wire < total || Ipv6ExtensionHeader(data[6])) return false;
+    layer.Clear();
+    layer.ip_version = 6;
+    layer.src = IpAddr::FromV6(data.data() + 8);
+    layer.dst = IpAddr::FromV6(data.data() + 24);
+    layer.proto = data[6];
+    layer.ttl = data[7];
+  } else {
+    return false;
+  }
+  const size_t captured = std::min(data.size(), total);
+  layer.ip_header_len = static_cast<uint16_t>(header_len);
+  layer.ip_total_len = static_cast<uint32_t>(total);
+  layer.ip = data.first(captured);
+  layer.payload = data.subspan(header_len, captured - header_len);
+  layer.payload_len = static_cast<uint32_t>(total - header_len);
+
+  if (!LookupChild(next, layer.proto, &next)) return false;
+  data = layer.payload;
+  wire = layer.payload_len;
+  if (next == Protocol::kTcp) {
+    if (data.size() < kTcpMinHeaderLen || wire < kTcpMinHeaderLen) return false;
+    const size_t tcp_len = static_cast<size_t>(data[12] >> 4) * 4;
+    if (tcp_len < kTcpMinHeaderLen || tcp_len > data.size() || tcp_len > wire) return false;
+    layer.src_port = LoadBe16(data.data());
+    layer.dst_port = LoadBe16(data.data() + 2);
+    layer.tcp_seq = LoadBe32(data.data() + 4);
+    layer.tcp_ack = LoadBe32(data.data() + 8);
+    layer.tcp_flags = data[13];
+    layer.tcp_window = LoadBe16(data.data() + 14);
+    layer.tcp_header_len = static_cast<uint8_t>(tcp_len);
+    layer.payload = data.subspan(tcp_len);
+    layer.payload_len = static_cast<uint32_t>(wire - tcp_len);
+  } else if (next == Protocol::kUdp) {
+    if (data.size() < kUdpHeaderLen || wire < kUdpHeaderLen) return false;
+    const uint16_t sport = LoadBe16(data.data());
+    const uint16_t dport = LoadBe16(data.data() + 2);
+    const uint16_t length = LoadBe16(data.data() + 4);
+    Protocol tunnel;
+    if (length != wire || LookupChild(Protocol::kUdp, dport, &tunnel) ||
+        LookupChild(Protocol::kUdp, sport, &tunnel)) {
+      return false;  // a length anomaly, or a port a tunnel decoder looks at
+    }
+    layer.src_port = sport;
+    layer.dst_port = dport;
+    layer.udp_length = length;
+    layer.payload =
+        data.subspan(kUdpHeaderLen, std::min<size_t>(data.size(), wire) - kUdpHeaderLen);
+    layer.payload_len = wire - static_cast<uint32_t>(kUdpHeaderLen);
+  } else {
+    return false;
+  }
+  layer.transport_ok = true;
+  out.layer_count = 1;
+  return true;
+}
+
 }  // namespace
 
 Decoder::Decoder(const DecoderOptions& options)
@@ -63,6 +194,16 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
   out.wire_len = wire_len;
   ++stats_.packets;
 
+  const uint32_t wire_remaining =
+      wire_len < frame.size() ? static_cast<uint32_t>(frame.size()) : wire_len;
+  if (link_type == link_type::kEthernet && options_.common_path && !options_.verify_checksums) {
+    if (DecodeCommon(frame, wire_remaining, out)) {
+      ++stats_.ip_packets;
+      return DecodeResult::kIp;
+    }
+    out.Reset();
+  }
+
   Protocol proto;
   if (!LinkProtocol(link_type, &proto)) {
     ++stats_.anomalies[static_cast<size_t>(Anomaly::kUnsupportedLinkType)];
@@ -72,7 +213,7 @@ DecodeResult Decoder::Decode(int link_type, int64_t ts_ns, uint32_t wire_len,
 
   Context ctx{out, options_, stats_, *fragments_};
   ctx.ts_ns = ts_ns;
-  ctx.wire_remaining = wire_len < frame.size() ? static_cast<uint32_t>(frame.size()) : wire_len;
+  ctx.wire_remaining = wire_remaining;
   std::span<const uint8_t> data = frame;
   bool non_ip = false;
   bool pending = false;
