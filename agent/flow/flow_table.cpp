@@ -54,21 +54,6 @@ vigil::v1::Transport TransportOf(uint8_t proto) {
   }
 }
 
-vigil::v1::ConnState ConnStateEnum(const char* s) {
-  static constexpr std::pair<const char*, vigil::v1::ConnState> kStates[] = {
-      {"S0", vigil::v1::CONN_STATE_S0},         {"S1", vigil::v1::CONN_STATE_S1},
-      {"SF", vigil::v1::CONN_STATE_SF},         {"REJ", vigil::v1::CONN_STATE_REJ},
-      {"S2", vigil::v1::CONN_STATE_S2},         {"S3", vigil::v1::CONN_STATE_S3},
-      {"RSTO", vigil::v1::CONN_STATE_RSTO},     {"RSTR", vigil::v1::CONN_STATE_RSTR},
-      {"RSTOS0", vigil::v1::CONN_STATE_RSTOS0}, {"RSTRH", vigil::v1::CONN_STATE_RSTRH},
-      {"SH", vigil::v1::CONN_STATE_SH},         {"SHR", vigil::v1::CONN_STATE_SHR},
-      {"OTH", vigil::v1::CONN_STATE_OTH}};
-  for (const auto& [name, value] : kStates) {
-    if (std::strcmp(name, s) == 0) return value;
-  }
-  return vigil::v1::CONN_STATE_OTH;
-}
-
 void SetAddr(std::string* out, const decode::IpAddr& a, bool ipv6) {
   if (ipv6) {
     out->assign(reinterpret_cast<const char*>(a.bytes.data()), 16);
@@ -798,7 +783,7 @@ void FlowTable::EmitConn(Flow& f, bool interim, EndCause cause) {
   }
 
   if (f.key.proto == kProtoTcp) {
-    rec->set_conn_state(ConnStateEnum(TcpTracker::ConnState(f)));
+    rec->set_conn_state(TcpTracker::ConnState(f));
   } else if (f.key.proto == kProtoUdp) {
     const bool oa = f.Has(o == 0 ? flow_flags::kActive0 : flow_flags::kActive1);
     const bool ra = f.Has(r == 0 ? flow_flags::kActive0 : flow_flags::kActive1);

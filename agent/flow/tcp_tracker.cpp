@@ -671,7 +671,7 @@ void TcpTracker::Flip(Flow& flow) {
   AddHistory(flow, '^');
 }
 
-const char* TcpTracker::ConnState(const Flow& flow) {
+vigil::v1::ConnState TcpTracker::ConnState(const Flow& flow) {
   const int o = flow.orig_side, r = flow.orig_side ^ 1;
   const uint8_t os = flow.tcp[o].state, rs = flow.tcp[r].state;
   const bool o_inactive = os == kTcpInactive || os == kTcpPartial;
@@ -679,9 +679,9 @@ const char* TcpTracker::ConnState(const Flow& flow) {
   if (rs == kTcpReset) {
     if (os == kTcpSynSent || os == kTcpSynAckSent ||
         (os == kTcpReset && Size(flow, o) == 0 && Size(flow, r) == 0)) {
-      return "REJ";
+      return vigil::v1::CONN_STATE_REJ;
     }
-    return o_inactive ? "RSTRH" : "RSTR";
+    return o_inactive ? vigil::v1::CONN_STATE_RSTRH : vigil::v1::CONN_STATE_RSTR;
   }
   if (os == kTcpReset) {
     if (r_inactive) {
@@ -691,20 +691,20 @@ const char* TcpTracker::ConnState(const Flow& flow) {
       if (i < h.size() && h[i] == 'S') {
         for (++i; i < h.size(); ++i) {
           const char c = h[i];
-          if (c == 'R') return "RSTOS0";
+          if (c == 'R') return vigil::v1::CONN_STATE_RSTOS0;
           if (c == 'H' || c == 'A' || c == 'F' || c == 'G' || c == 'I' || c == 'Q') break;
         }
       }
-      return "OTH";
+      return vigil::v1::CONN_STATE_OTH;
     }
-    return "RSTO";
+    return vigil::v1::CONN_STATE_RSTO;
   }
-  if (rs == kTcpClosed && os == kTcpClosed) return "SF";
-  if (os == kTcpClosed) return r_inactive ? "SH" : "S2";
-  if (rs == kTcpClosed) return o_inactive ? "SHR" : "S3";
-  if (os == kTcpSynSent && rs == kTcpInactive) return "S0";
-  if (os == kTcpEstablished && rs == kTcpEstablished) return "S1";
-  return "OTH";
+  if (rs == kTcpClosed && os == kTcpClosed) return vigil::v1::CONN_STATE_SF;
+  if (os == kTcpClosed) return r_inactive ? vigil::v1::CONN_STATE_SH : vigil::v1::CONN_STATE_S2;
+  if (rs == kTcpClosed) return o_inactive ? vigil::v1::CONN_STATE_SHR : vigil::v1::CONN_STATE_S3;
+  if (os == kTcpSynSent && rs == kTcpInactive) return vigil::v1::CONN_STATE_S0;
+  if (os == kTcpEstablished && rs == kTcpEstablished) return vigil::v1::CONN_STATE_S1;
+  return vigil::v1::CONN_STATE_OTH;
 }
 
 }  // namespace vigil::agent::flow

@@ -16,6 +16,7 @@
 
 #include "agent/decode/packet.h"
 #include "agent/flow/flow.h"
+#include "vigil/v1/records.pb.h"
 
 namespace vigil::agent::flow {
 
@@ -54,7 +55,7 @@ class TcpTracker {
   static bool IsReuse(const Flow& flow, const decode::Layer& layer);
 
   /// Zeek's conn_state for a TCP flow.
-  static const char* ConnState(const Flow& flow);
+  static vigil::v1::ConnState ConnState(const Flow& flow);
   /// Payload bytes of key side `side` from sequence numbers (Zeek's Size()).
   static uint64_t Size(const Flow& flow, int side);
 
