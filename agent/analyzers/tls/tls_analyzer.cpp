@@ -146,8 +146,7 @@ std::unique_ptr<Analyzer> MaybeCreate(const FlowInfo& flow, AnalyzerContext& ctx
   return std::make_unique<TlsAnalyzer>(TlsAnalyzer::Mode::kDetect, ctx);
 }
 
-TlsAnalyzer::TlsAnalyzer(Mode mode, AnalyzerContext& ctx)
-    : ctx_(ctx), mode_(mode), sides_(std::make_unique<Side[]>(2)) {
+TlsAnalyzer::TlsAnalyzer(Mode mode, AnalyzerContext& ctx) : ctx_(ctx), mode_(mode) {
   Recycler::Local().Reuse(&record_);
   if (mode_ != Mode::kStartTls) {
     sides_[0].started = true;

@@ -117,7 +117,7 @@ class TlsAnalyzer final : public Analyzer, public PooledAllocation<TlsAnalyzer> 
   int64_t now_ns_ = 0;
   std::vector<uint8_t> client_session_id_;
   vigil::v1::TlsRecord record_;
-  std::unique_ptr<Side[]> sides_;  // [orig, resp]
+  std::array<Side, 2> sides_;  // [orig, resp]; inline: no allocation per candidate flow
 };
 
 }  // namespace vigil::agent::analyzers::tls
