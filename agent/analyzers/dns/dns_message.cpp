@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 
+#include "agent/analyzers/address_text.h"
 #include "agent/analyzers/text_escape.h"
 #include "agent/analyzers/wire_reader.h"
 
@@ -46,35 +47,19 @@ enum RrType : uint16_t {
   kBinds = 65534,  // BIND9's private signing-state record
 };
 
-// Appends one label lower-cased (names are case-insensitive, RFC 4343, and
-// Zeek logs them lower-cased) and escaped. Labels are almost always plain
-// printable ASCII: appended at once and lower-cased in place, with one pass
-// that also checks them; only a label with a byte to escape takes the slow
-// path.
-void AppendLabel(std::string& out, std::span<const uint8_t> label) {
-  const size_t start = out.size();
-  out.append(reinterpret_cast<const char*>(label.data()), label.size());
-  char* p = out.data() + start;
-  bool printable = true;
-  for (size_t i = 0; i < label.size(); ++i) {
-    const auto b = static_cast<uint8_t>(p[i]);
-    printable &= b >= 0x20 && b < 0x7f;
-    p[i] = static_cast<char>(static_cast<unsigned>(b - 'A') < 26u ? b + ('a' - 'A') : b);
-  }
-  if (printable) return;
-  out.resize(start);
-  std::array<uint8_t, 63> lowered;
-  for (size_t i = 0; i < label.size(); ++i) {
-    const uint8_t b = label[i];
-    lowered[i] = static_cast<unsigned>(b - 'A') < 26u ? static_cast<uint8_t>(b + ('a' - 'A')) : b;
-  }
-  AppendEscapedAscii(out, std::span<const uint8_t>(lowered.data(), label.size()));
-}
-
 // Reads a possibly compressed name starting at `reader.pos()` and leaves the
 // reader after the name's in-place bytes. Appends the escaped text
-// (labels joined by '.', no trailing dot, root = "") to `out`.
+// (labels joined by '.', no trailing dot, root = "") to `out`: labels are
+// lower-cased (names are case-insensitive, RFC 4343, and Zeek logs them
+// lower-cased) and bytes outside printable ASCII written as `\xNN`
+// (AppendEscapedAscii()). The text is built in a local buffer and appended
+// once: a name is a handful of short labels, and per-label string appends
+// cost more than the bytes.
 ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  // 255 octets, each at most 4 characters escaped.
+  char text[4 * kMaxNameOctets];
+  size_t n = 0;
   const std::span<const uint8_t> msg = reader.data();
   size_t pos = reader.pos();
   size_t resume = 0;  // where the reader continues once a pointer was followed
@@ -83,15 +68,18 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
   // the walk is strictly decreasing across jumps and cannot loop.
   size_t lowest = pos;
   size_t octets = 0;
-  bool first = true;
+  auto fail = [&](ParseError e) {
+    out.append(text, n);  // what was read before the error
+    return e;
+  };
   while (true) {
-    if (pos >= msg.size()) return truncated;
+    if (pos >= msg.size()) return fail(truncated);
     const uint8_t len = msg[pos];
     if ((len & 0xc0) == 0xc0) {
-      if (pos + 1 >= msg.size()) return truncated;
+      if (pos + 1 >= msg.size()) return fail(truncated);
       const size_t target = (static_cast<size_t>(len & 0x3f) << 8) | msg[pos + 1];
-      if (target >= msg.size()) return ParseError::kBadCompressionPointer;
-      if (target >= lowest) return ParseError::kCompressionLoop;
+      if (target >= msg.size()) return fail(ParseError::kBadCompressionPointer);
+      if (target >= lowest) return fail(ParseError::kCompressionLoop);
       if (!jumped) {
         resume = pos + 2;
         jumped = true;
@@ -100,42 +88,44 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
       pos = target;
       continue;
     }
-    if ((len & 0xc0) != 0) return ParseError::kBadLabelType;
+    if ((len & 0xc0) != 0) return fail(ParseError::kBadLabelType);
     if (len == 0) {
       ++pos;
       break;
     }
+    const bool first = octets == 0;
     octets += 1 + len;
-    if (octets + 1 > kMaxNameOctets) return ParseError::kNameTooLong;
-    if (msg.size() - pos - 1 < len) return truncated;
-    if (!first) out.push_back('.');
-    first = false;
-    AppendLabel(out, msg.subspan(pos + 1, len));
+    if (octets + 1 > kMaxNameOctets) return fail(ParseError::kNameTooLong);
+    if (msg.size() - pos - 1 < len) return fail(truncated);
+    if (!first) text[n++] = '.';
+    for (const uint8_t raw : msg.subspan(pos + 1, len)) {
+      const uint8_t b =
+          static_cast<unsigned>(raw - 'A') < 26u ? static_cast<uint8_t>(raw + ('a' - 'A')) : raw;
+      if (b >= 0x20 && b < 0x7f) {
+        text[n++] = static_cast<char>(b);
+      } else {
+        text[n++] = '\\';
+        text[n++] = 'x';
+        text[n++] = kHex[b >> 4];
+        text[n++] = kHex[b & 0xf];
+      }
+    }
     pos += 1 + len;
   }
+  out.append(text, n);
   const size_t end = jumped ? resume : pos;
   reader.Skip(end - reader.pos());
   return ParseError::kNone;
 }
 
+// Answers render addresses as inet_ntop() does (Zeek's text), without its
+// cost (address_text.h).
 void AppendAddress(std::string& out, int family, const uint8_t* bytes) {
   if (family == AF_INET) {
-    // Dotted quad by hand: most answers are A records, and inet_ntop()
-    // costs several times more.
-    char buf[16];
-    size_t n = 0;
-    for (int i = 0; i < 4; ++i) {
-      if (i != 0) buf[n++] = '.';
-      const uint8_t v = bytes[i];
-      if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
-      if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
-      buf[n++] = static_cast<char>('0' + v % 10);
-    }
-    out.append(buf, n);
-    return;
+    AppendIpv4Text(out, bytes);
+  } else {
+    AppendIpv6Text(out, bytes);
   }
-  char buf[INET6_ADDRSTRLEN];
-  if (inet_ntop(family, bytes, buf, sizeof(buf)) != nullptr) out += buf;
 }
 
 void AppendHex(std::string& out, std::span<const uint8_t> bytes) {
