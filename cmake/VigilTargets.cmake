@@ -8,14 +8,16 @@ if(VIGIL_WERROR)
 endif()
 
 set(VIGIL_SANITIZER_FLAGS)
-if(VIGIL_SANITIZE)
+# A fuzz build always sanitizes everything it links: a fuzzer that finds a
+# heap overflow only in its own harness would miss the libraries under test.
+if(VIGIL_SANITIZE OR VIGIL_FUZZ)
   set(VIGIL_SANITIZER_FLAGS -fsanitize=address,undefined -fno-omit-frame-pointer
       -fno-sanitize-recover=undefined)
 endif()
 
 function(_vigil_common target)
   target_compile_options(${target} PRIVATE ${VIGIL_WARNINGS} ${VIGIL_SANITIZER_FLAGS})
-  if(VIGIL_SANITIZE)
+  if(VIGIL_SANITIZE OR VIGIL_FUZZ)
     target_link_options(${target} PRIVATE ${VIGIL_SANITIZER_FLAGS})
   endif()
   if(VIGIL_FUZZ)

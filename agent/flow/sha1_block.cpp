@@ -4,6 +4,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -101,8 +102,16 @@ __attribute__((target("sha,sse4.1"))) void BlockShaNi(const uint8_t block[64], u
   h[4] = static_cast<uint32_t>(_mm_extract_epi32(e_out, 3));
 }
 
+// CPUID directly: clang before 16 does not know __builtin_cpu_supports("sha").
 bool HaveShaNi() {
-  static const bool have = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  static const bool have = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    const bool sse41 = (ecx & bit_SSE4_1) != 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool sha = (ebx & (1u << 29)) != 0;  // CPUID.(7,0):EBX.SHA
+    return sse41 && sha;
+  }();
   return have;
 }
 #endif
