@@ -75,6 +75,13 @@ void Pipeline::Stop() {
 }
 
 uint64_t Pipeline::HighWaterMark(const std::string& agent_id) {
+  // Asked once per stream, after every batch of the agent's earlier streams
+  // completed (BatchHandler contract): a failed agent's old stream is gone,
+  // and the new one resends from the high-water mark read below.
+  {
+    std::lock_guard lock(mu_);
+    failed_agents_.erase(agent_id);
+  }
   auto hwm = store_.HighWaterMark(agent_id);
   if (!hwm) {
     // Reporting 0 would make the agent resend what we hold; the store's
@@ -90,14 +97,27 @@ void Pipeline::Submit(const ingest::AgentInfo& agent,
                       std::shared_ptr<const vigil::v1::EventBatch> batch, int64_t received_ns,
                       std::function<void(bool ok)> done) {
   const auto events = static_cast<uint64_t>(batch->events_size());
+  bool refused = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
       // Not durable: the agent keeps the batch and resends it after restart.
-      done(false);
-      return;
+      refused = true;
+    } else if (failed_agents_.contains(agent.agent_id)) {
+      // An earlier batch of this agent failed: committing this one would
+      // raise the high-water mark above it, and the agent would then drop
+      // the failed batch from its spool as acknowledged.
+      stats_.batches_refused.fetch_add(1, std::memory_order_relaxed);
+      refused = true;
+    } else {
+      queue_.push_back(Item{agent, std::move(batch), received_ns, std::move(done), {}});
     }
-    queue_.push_back(Item{agent, std::move(batch), received_ns, std::move(done), {}});
+  }
+  if (refused) {
+    // Outside mu_: done() may start a waiting stream's Welcome, which calls
+    // HighWaterMark().
+    done(false);
+    return;
   }
   stats_.queue_events.fetch_add(events, std::memory_order_relaxed);
   stats_.queue_batches.fetch_add(1, std::memory_order_relaxed);
@@ -197,21 +217,35 @@ metrics::AgentHandle Pipeline::Handle(const std::string& agent_id) {
 }
 
 void Pipeline::Run() {
-  std::vector<Item> group;
+  std::vector<Item> group, refused;
   auto last_checkpoint = std::chrono::steady_clock::now();
   auto last_event = std::chrono::steady_clock::now();
   for (;;) {
     group.clear();
+    refused.clear();
     {
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, options_.idle_tick, [&] { return stopping_ || !queue_.empty(); });
       size_t batches = 0;
       while (!queue_.empty() && batches < options_.max_batches_per_commit) {
-        if (queue_.front().batch) ++batches;
-        group.push_back(std::move(queue_.front()));
+        Item& front = queue_.front();
+        if (front.batch && failed_agents_.contains(front.agent.agent_id)) {
+          // Queued behind a failed batch of the same agent (see Submit).
+          refused.push_back(std::move(front));
+        } else {
+          if (front.batch) ++batches;
+          group.push_back(std::move(front));
+        }
         queue_.pop_front();
       }
-      if (group.empty() && stopping_) break;
+      if (group.empty() && refused.empty() && stopping_) break;
+    }
+    for (auto& item : refused) {
+      stats_.batches_refused.fetch_add(1, std::memory_order_relaxed);
+      stats_.queue_events.fetch_sub(static_cast<uint64_t>(item.batch->events_size()),
+                                    std::memory_order_relaxed);
+      stats_.queue_batches.fetch_sub(1, std::memory_order_relaxed);
+      item.done(false);
     }
     if (!group.empty()) {
       ProcessGroup(group);
@@ -228,8 +262,7 @@ void Pipeline::Run() {
       engine_.AdvanceTime(watermark_ns_, alerts);
       if (!alerts.empty()) {
         HandleAlerts(alerts);
-        carry_.insert(carry_.end(), std::make_move_iterator(alerts.begin()),
-                      std::make_move_iterator(alerts.end()));
+        Carry(alerts);
       }
       if (!carry_.empty()) CommitCarried();
     }
@@ -240,6 +273,41 @@ void Pipeline::Run() {
       }
     }
   }
+  if (!carry_.empty()) CommitCarried();
+  if (!carry_.empty()) {
+    stats_.alerts_dropped.fetch_add(carry_.size(), std::memory_order_relaxed);
+    LogError("incident store: " + std::to_string(carry_.size()) +
+             " timer alerts could not be stored before stopping; dropped");
+    carry_.clear();
+  }
+}
+
+void Pipeline::Carry(std::vector<engine::Alert>& alerts) {
+  carry_.insert(carry_.end(), std::make_move_iterator(alerts.begin()),
+                std::make_move_iterator(alerts.end()));
+  alerts.clear();
+  if (carry_.size() > options_.max_carried_alerts) {
+    const size_t excess = carry_.size() - options_.max_carried_alerts;
+    stats_.alerts_dropped.fetch_add(excess, std::memory_order_relaxed);
+    LogError("incident store: " + std::to_string(excess) +
+             " timer alerts dropped: the store has refused writes for too long");
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(excess));
+  }
+}
+
+uint64_t Pipeline::DurableHighWaterMark(const std::string& agent_id) {
+  auto it = durable_hwm_.find(agent_id);
+  if (it != durable_hwm_.end()) return it->second;
+  auto hwm = store_.HighWaterMark(agent_id);
+  if (!hwm) {
+    // Not cached: asked again with the next batch. Meanwhile the store's own
+    // duplicate check still keeps anything from being stored twice.
+    LogError("incident store: cannot read high-water mark of " + agent_id + ": " +
+             hwm.error().message);
+    return 0;
+  }
+  durable_hwm_.emplace(agent_id, *hwm);
+  return *hwm;
 }
 
 void Pipeline::EvaluateBatch(const Item& item, std::vector<engine::Alert>& alerts) {
@@ -319,9 +387,7 @@ void Pipeline::HandleAlerts(std::vector<engine::Alert>& alerts) {
 
 // Alerts raised while no batch arrives (windows closing, throttle summaries)
 // are committed on their own, attributed to the agent of their last event.
-void Pipeline::CommitCarried() {
-  std::vector<incidents::BatchCommit> commits;
-  commits.reserve(carry_.size());
+void Pipeline::AppendCarried(std::vector<incidents::BatchCommit>& commits) const {
   for (const auto& alert : carry_) {
     incidents::BatchCommit c;
     if (!alert.events.empty()) {
@@ -335,6 +401,12 @@ void Pipeline::CommitCarried() {
     c.alerts_only = true;
     commits.push_back(c);
   }
+}
+
+void Pipeline::CommitCarried() {
+  std::vector<incidents::BatchCommit> commits;
+  commits.reserve(carry_.size());
+  AppendCarried(commits);
   auto result = store_.CommitBatches(commits);
   if (!result) {
     // Kept for the next attempt: these alerts exist nowhere else.
@@ -349,7 +421,13 @@ void Pipeline::ProcessGroup(std::vector<Item>& items) {
   // Alerts per batch, kept alive until the commit returns (BatchCommit holds views).
   std::vector<std::vector<engine::Alert>> alerts(items.size());
   std::vector<incidents::BatchCommit> commits;
-  commits.reserve(items.size() + 1);
+  commits.reserve(items.size() + carry_.size());
+  // A batch at or below the agent's durable high-water mark (a redelivery)
+  // is neither evaluated nor committed: evaluating it again would count its
+  // events twice in correlation windows. It is durable already.
+  std::vector<bool> redelivered(items.size(), false);
+  // Highest sequence per agent once this group is committed.
+  std::unordered_map<std::string, uint64_t> group_hwm;
   uint64_t queued_events = 0, queued_batches = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     Item& item = items[i];
@@ -363,18 +441,26 @@ void Pipeline::ProcessGroup(std::vector<Item>& items) {
     }
     ++queued_batches;
     queued_events += static_cast<uint64_t>(item.batch->events_size());
-    EvaluateBatch(item, alerts[i]);
-    if (i + 1 == items.size() || !carry_.empty()) {
-      // Timer alerts from idle periods ride with the next commit.
-      alerts[i].insert(alerts[i].end(), std::make_move_iterator(carry_.begin()),
-                       std::make_move_iterator(carry_.end()));
-      carry_.clear();
+    const uint64_t sequence = item.batch->sequence();
+    const uint64_t durable = DurableHighWaterMark(item.agent.agent_id);
+    uint64_t& floor = group_hwm.try_emplace(item.agent.agent_id, durable).first->second;
+    if (sequence <= floor) {
+      stats_.batches_duplicate.fetch_add(1, std::memory_order_relaxed);
+      redelivered[i] = sequence <= durable;
+      if (!redelivered[i]) {
+        // A resend of a batch of this very group: as durable as that one.
+        LogWarning("pipeline: batch " + std::to_string(sequence) + " of agent " +
+                   item.agent.agent_id + " arrived twice in one group; evaluated once");
+      }
+      continue;
     }
+    floor = sequence;
+    EvaluateBatch(item, alerts[i]);
     HandleAlerts(alerts[i]);
     incidents::BatchCommit c;
     c.agent_id = item.agent.agent_id;
     c.agency = item.agent.agency;
-    c.sequence = item.batch->sequence();
+    c.sequence = sequence;
     c.events = static_cast<uint64_t>(item.batch->events_size());
     c.received_ns = item.received_ns;
     c.alerts = alerts[i];
@@ -382,22 +468,45 @@ void Pipeline::ProcessGroup(std::vector<Item>& items) {
   }
   stats_.queue_events.fetch_sub(queued_events, std::memory_order_relaxed);
   stats_.queue_batches.fetch_sub(queued_batches, std::memory_order_relaxed);
-  if (commits.empty()) return;
+  const size_t batch_commits = commits.size();
+  // Timer alerts from idle periods ride with this transaction as entries of
+  // their own (alerts_only): they do not depend on any batch being stored.
+  AppendCarried(commits);
 
-  const auto t0 = std::chrono::steady_clock::now();
-  auto result = store_.CommitBatches(commits);
-  metrics_.ObserveStoreWrite(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  const bool ok = result.has_value();
-  if (!ok) {
-    LogError("incident store: commit of " + std::to_string(commits.size()) +
-             " batches failed, not acknowledged (agents will resend): " + result.error().message);
-    stats_.batches_failed.fetch_add(commits.size(), std::memory_order_relaxed);
-  } else {
-    stats_.batches_committed.fetch_add(commits.size(), std::memory_order_relaxed);
+  bool ok = true;
+  if (!commits.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto result = store_.CommitBatches(commits);
+    metrics_.ObserveStoreWrite(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    ok = result.has_value();
+    if (!ok) {
+      LogError("incident store: commit of " + std::to_string(batch_commits) + " batches and " +
+               std::to_string(commits.size() - batch_commits) +
+               " timer alerts failed, not acknowledged (agents will resend; timer alerts are "
+               "retried): " +
+               result.error().message);
+      stats_.batches_failed.fetch_add(batch_commits, std::memory_order_relaxed);
+    } else {
+      stats_.batches_committed.fetch_add(batch_commits, std::memory_order_relaxed);
+      carry_.clear();
+    }
   }
-  for (auto& item : items) {
-    if (item.batch) item.done(ok);
+  if (ok) {
+    for (const auto& [agent_id, hwm] : group_hwm) durable_hwm_[agent_id] = hwm;
+  } else {
+    // Until each affected agent's stream has ended and a new one asked for
+    // the high-water mark, none of its later batches may be committed: they
+    // would raise the mark above the failed ones.
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].batch || redelivered[i]) continue;
+      failed_agents_.insert(items[i].agent.agent_id);
+      durable_hwm_.erase(items[i].agent.agent_id);  // read again from the store
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].batch) items[i].done(ok || redelivered[i]);
   }
 }
 

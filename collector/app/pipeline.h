@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "collector/engine/engine.h"
@@ -45,17 +46,28 @@ struct PipelineOptions {
   std::chrono::milliseconds checkpoint_poll{5000};
   /// Log one line per raised alert (the demo and operators read them).
   bool log_alerts = true;
+  /// Timer alerts held for a retry while the store refuses writes; beyond
+  /// this the oldest are dropped (counted in alerts_dropped).
+  size_t max_carried_alerts = 100000;
 };
 
 /// Counters of the pipeline itself (every place it can drop has a reason).
 struct PipelineStats {
   std::atomic<uint64_t> batches_committed{0};
   std::atomic<uint64_t> batches_failed{0};  ///< commit failed: not acknowledged, resent later
+  /// Not committed because an earlier commit of the same agent failed and its
+  /// stream has not restarted yet: not acknowledged, resent later.
+  std::atomic<uint64_t> batches_refused{0};
+  /// At or below the agent's durable high-water mark: not evaluated again,
+  /// nothing stored twice (acknowledged as durable).
+  std::atomic<uint64_t> batches_duplicate{0};
   std::atomic<uint64_t> events_evaluated{0};
   std::atomic<uint64_t> records_unusable{0};  ///< records that could not become events
   std::atomic<uint64_t> alerts_raised{0};
   std::atomic<uint64_t> alerts_shadow{0};
   std::atomic<uint64_t> alerts_suppressed{0};  ///< folded into "N suppressed" summaries
+  /// Timer alerts (raised outside any batch) that could never be stored.
+  std::atomic<uint64_t> alerts_dropped{0};
   std::atomic<uint64_t> coverage_events{0};
   std::atomic<uint64_t> coverage_errors{0};  ///< coverage events the store refused
   std::atomic<uint64_t> queue_events{0};     ///< gauge: events waiting
@@ -95,7 +107,12 @@ class Pipeline : public ingest::BatchHandler {
 
   void Run();
   void ProcessGroup(std::vector<Item>& items);
+  /// Appends one alerts_only commit per carried alert (views into carry_).
+  void AppendCarried(std::vector<incidents::BatchCommit>& commits) const;
   void CommitCarried();
+  void Carry(std::vector<engine::Alert>& alerts);
+  /// The agent's durable high-water mark as the store has it (cached).
+  uint64_t DurableHighWaterMark(const std::string& agent_id);
   void EvaluateBatch(const Item& item, std::vector<engine::Alert>& alerts);
   void HandleAlerts(std::vector<engine::Alert>& alerts);
   metrics::AgentHandle Handle(const std::string& agent_id);
@@ -112,11 +129,17 @@ class Pipeline : public ingest::BatchHandler {
   std::deque<Item> queue_;
   bool stopping_ = false;
   std::thread thread_;
+  /// Agents whose commit failed: their batches are refused (done(false))
+  /// until a new stream asks HighWaterMark(), so that no later batch raises
+  /// the high-water mark above the failed ones. Guarded by mu_.
+  std::unordered_set<std::string> failed_agents_;
 
   // Pipeline thread only.
   std::unordered_map<std::string, metrics::AgentHandle> handles_;
   int64_t watermark_ns_ = 0;          ///< newest event time seen (event-time clock)
   std::vector<engine::Alert> carry_;  ///< timer alerts waiting for the next commit
+  /// Durable high-water mark per agent (the duplicate filter's floor).
+  std::unordered_map<std::string, uint64_t> durable_hwm_;
 
   mutable std::mutex health_mu_;
   std::unordered_map<std::string, double> drop_ratio_;  ///< from heartbeats
