@@ -531,6 +531,7 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
   const v1::EventBatch& batch = buf->msg->batch();
   uint64_t seq = batch.sequence();
   uint64_t records = static_cast<uint64_t>(batch.events_size());
+  if (core_->options.test_before_batch) core_->options.test_before_batch(info_.agent_id, seq);
   int64_t now = NowNs();
   auto& c = core_->counters;
   c.batches_received.fetch_add(1, std::memory_order_relaxed);
@@ -538,6 +539,18 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
   bool submit = false;
   {
     std::lock_guard lock(mu_);
+    if (finish_requested_) {
+      // The stream is ending (replaced by a newer stream, a failed batch,
+      // shutdown) since OnReadDone looked. A newer stream's Welcome may
+      // already have read the high-water mark: submitting this batch now
+      // would make it durable behind that Welcome's back, and the agent
+      // would resend it on the new stream (evaluated twice). It is not
+      // acknowledged here; the agent resends it.
+      c.batches_discarded.fetch_add(1, std::memory_order_relaxed);
+      c.records_discarded.fetch_add(records, std::memory_order_relaxed);
+      core_->registry.Touch(info_.agent_id, now);
+      return;
+    }
     if (seq == 0) {
       c.batches_malformed.fetch_add(1, std::memory_order_relaxed);
       c.records_malformed.fetch_add(records, std::memory_order_relaxed);
@@ -557,6 +570,11 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
       floor_ = seq;
       pending_.push_back(Pending{seq, records});
       submit = true;
+      // Registered while finish_requested_ is known to be false: a newer
+      // stream kicks this one (setting it, under mu_) before it waits for
+      // this agent's batches to drain, so it either sees this batch in
+      // flight or this batch was never submitted.
+      core_->registry.BatchSubmitted(info_.agent_id);
     }
   }
   core_->registry.OnBatch(info_.agent_id, seq, records,
@@ -566,7 +584,6 @@ void Session::OnBatch(std::shared_ptr<ReadBuffer> buf) {
     c.records_submitted.fetch_add(records, std::memory_order_relaxed);
     c.batches_inflight.fetch_add(1, std::memory_order_relaxed);
     c.records_inflight.fetch_add(records, std::memory_order_relaxed);
-    core_->registry.BatchSubmitted(info_.agent_id);
     auto token = Token();
     // Aliasing constructor: the batch lives in the read buffer's arena and
     // stays valid as long as the handler holds the pointer.

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ struct IngestOptions {
   uint32_t max_inflight_batches_per_stream = 64;
   transport::ServerSettings server;
   transport::LogSink log;  ///< default: stderr
+  /// Tests only: called on the gRPC thread when a batch message was read,
+  /// before the stream handles it (lets a test interleave a replacement).
+  std::function<void(const std::string& agent_id, uint64_t sequence)> test_before_batch;
 };
 
 /// Certificate validity the metrics layer exports (seconds until expiry).

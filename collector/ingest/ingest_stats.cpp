@@ -54,6 +54,8 @@ IngestStatsSnapshot IngestCounters::Snapshot() const {
   s.records_malformed = r(records_malformed);
   s.batches_failed = r(batches_failed);
   s.batches_abandoned = r(batches_abandoned);
+  s.batches_discarded = r(batches_discarded);
+  s.records_discarded = r(records_discarded);
   s.batches_inflight = r(batches_inflight);
   s.records_inflight = r(records_inflight);
   s.sequence_gaps = r(sequence_gaps);

@@ -5,7 +5,8 @@
 // Owned by IngestServer; incremented from gRPC threads (relaxed atomics),
 // read through IngestServer::Stats() as a plain snapshot that the metrics
 // layer exports. Accounting: batches_received = batches_submitted +
-// batches_duplicate + batches_malformed; batches_submitted = batches_acked +
+// batches_duplicate + batches_malformed + batches_discarded;
+// batches_submitted = batches_acked +
 // batches_failed + batches_inflight + batches_abandoned.
 
 #include <array>
@@ -55,9 +56,13 @@ struct IngestStatsSnapshot {
   uint64_t records_malformed = 0;
   uint64_t batches_failed = 0;     ///< the handler could not make them durable
   uint64_t batches_abandoned = 0;  ///< durable after their stream had ended (not acked on it)
-  uint64_t batches_inflight = 0;   ///< gauge: submitted, not yet durable
-  uint64_t records_inflight = 0;   ///< gauge
-  uint64_t sequence_gaps = 0;      ///< batches missing between consecutive sequences
+  /// Read after their stream began ending (replaced, failed, shutdown): not
+  /// handled, not acknowledged; the agent resends them on its next stream.
+  uint64_t batches_discarded = 0;
+  uint64_t records_discarded = 0;
+  uint64_t batches_inflight = 0;  ///< gauge: submitted, not yet durable
+  uint64_t records_inflight = 0;  ///< gauge
+  uint64_t sequence_gaps = 0;     ///< batches missing between consecutive sequences
   uint64_t loss_reports = 0;
   uint64_t records_lost_reported = 0;  ///< sum of LossReport.records
 
@@ -75,6 +80,7 @@ struct IngestCounters {
   C batches_submitted{0}, records_submitted{0}, batches_acked{0}, records_acked{0};
   C batches_duplicate{0}, records_duplicate{0}, batches_malformed{0}, records_malformed{0};
   C batches_failed{0}, batches_abandoned{0}, batches_inflight{0}, records_inflight{0};
+  C batches_discarded{0}, records_discarded{0};
   C sequence_gaps{0}, loss_reports{0}, records_lost_reported{0};
   C backpressure_stalls{0}, backpressure_stall_ns{0};
 

@@ -8,6 +8,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "tests/collector/ingest/memory_batch_handler.h"
@@ -429,6 +432,58 @@ TEST_F(IngestServerTest, ReplacementWaitsForTheOldStreamsBatchesBeforeWelcome) {
   resume.join();
   ASSERT_TRUE(w.has_value());
   EXPECT_EQ(w->last_sequence(), 1u);
+}
+
+TEST_F(IngestServerTest, BatchReadWhileTheStreamIsReplacedIsNotHandledBehindTheNewWelcome) {
+  // The old stream has read batch 2 but not handled it yet when the agent's
+  // new stream arrives. The new Welcome reads the high-water mark (1) at
+  // once: nothing is in flight. If the old stream then submitted batch 2,
+  // it would become durable behind the Welcome's back and the agent would
+  // send it again on the new stream: the handler would get it twice (the
+  // rule engine would count its events twice).
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> reached{false};
+  IngestOptions o;
+  o.test_before_batch = [&](const std::string&, uint64_t seq) {
+    if (seq != 2 || reached.exchange(true)) return;  // only the old stream's batch 2
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, 10s, [&] { return release; });
+  };
+  Start(o);
+  TestCert cert = pki_.Agent("agent-a");
+  RawAgent first = Connect(cert);
+  ASSERT_TRUE(first.Hello(1));
+  ASSERT_TRUE(first.ReadWelcome());
+  ASSERT_TRUE(first.Batch(1, 1));
+  ASSERT_TRUE(first.WaitAck(1));
+  ASSERT_TRUE(first.Batch(2, 1));
+  ASSERT_TRUE(handler_.WaitFor([&] { return reached.load(); }));
+
+  RawAgent second = Connect(cert);
+  ASSERT_TRUE(second.Hello(1));
+  auto w = second.ReadWelcome();
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->last_sequence(), 1u);
+  EXPECT_EQ(first.Drain().error_code(), grpc::StatusCode::ABORTED);
+  // The old stream is done (its handling of batch 2 has returned).
+  ASSERT_TRUE(handler_.WaitFor([&] { return server_->Stats().streams_ended >= 1; }));
+
+  // The agent resends batch 2 after the Welcome, as it must.
+  ASSERT_TRUE(second.Batch(2, 1));
+  ASSERT_TRUE(second.WaitAck(2));
+  EXPECT_EQ(handler_.Agent("agent-a").sequences, (std::vector<uint64_t>{1, 2}));
+  auto st = server_->Stats();
+  EXPECT_EQ(st.batches_discarded, 1u);
+  EXPECT_EQ(st.records_discarded, 1u);
+  EXPECT_EQ(st.batches_received, st.batches_submitted + st.batches_duplicate +
+                                     st.batches_malformed + st.batches_discarded);
 }
 
 TEST_F(IngestServerTest, FullPipelineStopsReadingAndCountsTheStall) {
