@@ -178,13 +178,23 @@ void AgentRegistry::OnAcked(const std::string& agent_id, uint64_t sequence) {
   st.acked_sequence = std::max(st.acked_sequence, sequence);
 }
 
-void AgentRegistry::OnLossReport(const std::string& agent_id, const vigil::v1::LossReport& report,
+bool AgentRegistry::OnLossReport(const std::string& agent_id, const vigil::v1::LossReport& report,
                                  int64_t now_ns) {
   std::lock_guard lock(mu_);
-  auto& st = SlotFor(agent_id).status;
+  Slot& s = SlotFor(agent_id);
+  auto& st = s.status;
   st.last_seen_ns = now_ns;
+  if (!report.report_id().empty()) {
+    if (!s.loss_report_id_set.insert(report.report_id()).second) return false;
+    s.loss_report_ids.push_back(report.report_id());
+    if (s.loss_report_ids.size() > kLossReportIdsKept) {
+      s.loss_report_id_set.erase(s.loss_report_ids.front());
+      s.loss_report_ids.pop_front();
+    }
+  }
   ++st.loss_reports;
   st.records_lost_reported += report.records();
+  return true;
 }
 
 void AgentRegistry::OnGoodbye(const std::string& agent_id, int64_t now_ns) {

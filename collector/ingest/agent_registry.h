@@ -10,11 +10,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "collector/ingest/batch_handler.h"
@@ -90,8 +92,15 @@ class AgentRegistry {
   void OnBatch(const std::string& agent_id, uint64_t sequence, uint64_t records, int64_t created_ns,
                int64_t now_ns, bool duplicate);
   void OnAcked(const std::string& agent_id, uint64_t sequence);
-  void OnLossReport(const std::string& agent_id, const vigil::v1::LossReport& report,
+  /// Counts the report (loss_reports, records_lost_reported) and returns
+  /// true, unless its report_id was already counted for this agent: agents
+  /// resend a report until a stream ends cleanly after it, and each
+  /// (agent, report_id) counts once. The last kLossReportIdsKept ids per
+  /// agent are remembered; an empty id (agents before the field) always
+  /// counts.
+  bool OnLossReport(const std::string& agent_id, const vigil::v1::LossReport& report,
                     int64_t now_ns);
+  static constexpr size_t kLossReportIdsKept = 1024;
   void OnGoodbye(const std::string& agent_id, int64_t now_ns);
   void Touch(const std::string& agent_id, int64_t now_ns);
   std::optional<int64_t> ClockOffset(const std::string& agent_id) const;
@@ -114,6 +123,9 @@ class AgentRegistry {
     // Last values of the current agent instance, to turn them into increases.
     std::map<std::string, CaptureStatus> last_capture;
     std::map<std::string, uint64_t> last_dropped;
+    // Loss report ids already counted, oldest first (bounded).
+    std::deque<std::string> loss_report_ids;
+    std::unordered_set<std::string> loss_report_id_set;
   };
   Slot& SlotFor(const std::string& agent_id);
 

@@ -416,9 +416,14 @@ void Session::OnReadDone(bool ok) {
     }
     case AgentMessage::kLossReport: {
       const auto& r = msg.loss_report();
+      if (!core_->registry.OnLossReport(info_.agent_id, r, now)) {
+        // A resend of a report already counted (same report_id): the agent
+        // resends until a stream ends cleanly after it.
+        core_->counters.loss_reports_resent.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
       core_->counters.loss_reports.fetch_add(1, std::memory_order_relaxed);
       core_->counters.records_lost_reported.fetch_add(r.records(), std::memory_order_relaxed);
-      core_->registry.OnLossReport(info_.agent_id, r, now);
       core_->Log(transport::LogLevel::kWarning,
                  "ingest: agent " + info_.agent_id +
                      " reports loss reason=" + v1::LossReason_Name(r.reason()) +

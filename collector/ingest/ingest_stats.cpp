@@ -61,6 +61,7 @@ IngestStatsSnapshot IngestCounters::Snapshot() const {
   s.sequence_gaps = r(sequence_gaps);
   s.loss_reports = r(loss_reports);
   s.records_lost_reported = r(records_lost_reported);
+  s.loss_reports_resent = r(loss_reports_resent);
   s.backpressure_stalls = r(backpressure_stalls);
   s.backpressure_stall_ns = r(backpressure_stall_ns);
   return s;

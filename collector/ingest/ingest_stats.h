@@ -65,6 +65,8 @@ struct IngestStatsSnapshot {
   uint64_t sequence_gaps = 0;     ///< batches missing between consecutive sequences
   uint64_t loss_reports = 0;
   uint64_t records_lost_reported = 0;  ///< sum of LossReport.records
+  /// Loss reports received again with a report_id already counted: ignored.
+  uint64_t loss_reports_resent = 0;
 
   uint64_t backpressure_stalls = 0;  ///< times a stream stopped reading (pipeline full)
   uint64_t backpressure_stall_ns = 0;
@@ -81,7 +83,7 @@ struct IngestCounters {
   C batches_duplicate{0}, records_duplicate{0}, batches_malformed{0}, records_malformed{0};
   C batches_failed{0}, batches_abandoned{0}, batches_inflight{0}, records_inflight{0};
   C batches_discarded{0}, records_discarded{0};
-  C sequence_gaps{0}, loss_reports{0}, records_lost_reported{0};
+  C sequence_gaps{0}, loss_reports{0}, records_lost_reported{0}, loss_reports_resent{0};
   C backpressure_stalls{0}, backpressure_stall_ns{0};
 
   IngestStatsSnapshot Snapshot() const;

@@ -57,5 +57,38 @@ TEST(AgentRegistry, CounterThatGoesBackwardsWithoutHelloIsTreatedAsReset) {
   EXPECT_EQ(Find(r.Snapshot(), "a").capture_total.packets_received, 1030u);
 }
 
+vigil::v1::LossReport Loss(const std::string& id, uint64_t records) {
+  vigil::v1::LossReport r;
+  r.set_report_id(id);
+  r.set_records(records);
+  return r;
+}
+
+TEST(AgentRegistry, LossReportIsCountedOncePerAgentAndReportId) {
+  AgentRegistry r(std::chrono::seconds(30));
+  EXPECT_TRUE(r.OnLossReport("a", Loss("x", 10), 1));
+  EXPECT_FALSE(r.OnLossReport("a", Loss("x", 10), 2));  // resent
+  EXPECT_TRUE(r.OnLossReport("b", Loss("x", 1), 3));    // another agent's id
+  EXPECT_TRUE(r.OnLossReport("a", Loss("", 2), 4));     // no id: always counted
+  EXPECT_TRUE(r.OnLossReport("a", Loss("", 2), 5));
+  r.OnHello("a", HelloFrom(1), 6);
+  r.OnHello("a", HelloFrom(2), 7);  // a restarted agent resends its reports too
+  EXPECT_FALSE(r.OnLossReport("a", Loss("x", 10), 8));
+  const auto fleet = r.Snapshot();
+  EXPECT_EQ(Find(fleet, "a").loss_reports, 3u);
+  EXPECT_EQ(Find(fleet, "a").records_lost_reported, 14u);
+  EXPECT_EQ(Find(fleet, "b").records_lost_reported, 1u);
+}
+
+TEST(AgentRegistry, RememberedLossReportIdsAreBounded) {
+  AgentRegistry r(std::chrono::seconds(30));
+  const size_t n = AgentRegistry::kLossReportIdsKept;
+  for (size_t i = 0; i <= n; ++i) ASSERT_TRUE(r.OnLossReport("a", Loss(std::to_string(i), 1), 1));
+  // The newest n ids are remembered; the oldest was forgotten.
+  EXPECT_FALSE(r.OnLossReport("a", Loss(std::to_string(n), 1), 2));
+  EXPECT_FALSE(r.OnLossReport("a", Loss("1", 1), 2));
+  EXPECT_TRUE(r.OnLossReport("a", Loss("0", 1), 2));
+}
+
 }  // namespace
 }  // namespace vigil::collector::ingest

@@ -598,6 +598,51 @@ TEST_F(IngestServerTest, LossReportsReachTheHandlerAndTheCounters) {
   EXPECT_TRUE(Logged("reports loss reason=LOSS_REASON_SPOOL_OVERFLOW sequences=3..9"));
 }
 
+TEST_F(IngestServerTest, AResentLossReportIsCountedOncePerReportId) {
+  Start();
+  TestCert cert = pki_.Agent("agent-a");
+  v1::AgentMessage with_id;
+  with_id.mutable_loss_report()->set_reason(v1::LOSS_REASON_SPOOL_OVERFLOW);
+  with_id.mutable_loss_report()->set_first_sequence(3);
+  with_id.mutable_loss_report()->set_last_sequence(9);
+  with_id.mutable_loss_report()->set_records(700);
+  with_id.mutable_loss_report()->set_report_id("spool-overflow-3");
+  v1::AgentMessage without_id;  // an agent that predates report_id
+  without_id.mutable_loss_report()->set_reason(v1::LOSS_REASON_QUEUE_FULL);
+  without_id.mutable_loss_report()->set_records(5);
+  {
+    RawAgent agent = Connect(cert);
+    ASSERT_TRUE(agent.Hello());
+    ASSERT_TRUE(agent.ReadWelcome());
+    ASSERT_TRUE(agent.Write(with_id));
+    ASSERT_TRUE(agent.Write(with_id));
+    ASSERT_TRUE(agent.Write(without_id));
+    ASSERT_TRUE(agent.Write(without_id));
+    ASSERT_TRUE(agent.Batch(1, 1));
+    ASSERT_TRUE(agent.WaitAck(1));  // messages are handled in order
+    agent.Finish();
+  }
+  {
+    // After a reconnect the agent resends the report it has not seen a
+    // clean stream end after.
+    RawAgent agent = Connect(cert);
+    ASSERT_TRUE(agent.Hello());
+    ASSERT_TRUE(agent.ReadWelcome());
+    ASSERT_TRUE(agent.Write(with_id));
+    ASSERT_TRUE(agent.Batch(2, 1));
+    ASSERT_TRUE(agent.WaitAck(2));
+  }
+  auto st = server_->Stats();
+  EXPECT_EQ(st.loss_reports, 3u);  // once with the id, twice without
+  EXPECT_EQ(st.records_lost_reported, 710u);
+  EXPECT_EQ(st.loss_reports_resent, 2u);
+  auto a = FleetEntry("agent-a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->loss_reports, 3u);
+  EXPECT_EQ(a->records_lost_reported, 710u);
+  EXPECT_EQ(handler_.Agent("agent-a").loss_reports.size(), 3u);
+}
+
 TEST_F(IngestServerTest, StartReportsEveryTlsFileProblemAtOnce) {
   IngestOptions o;
   o.listen = "127.0.0.1:0";
