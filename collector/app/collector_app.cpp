@@ -116,11 +116,8 @@ incidents::StoreConfig StoreConfigFrom(const CollectorConfig& c) {
   const auto& f = c.incidents.forward;
   if (!f.address.empty()) {
     s.forwarding.enabled = true;
-    const auto colon = f.address.rfind(':');
-    s.forwarding.host = f.address.substr(0, colon);
-    if (colon != std::string::npos) {
-      s.forwarding.port = static_cast<uint16_t>(std::stoul(f.address.substr(colon + 1)));
-    }
+    s.forwarding.host = f.host;  // validated by the config reader
+    s.forwarding.port = f.port;
     s.forwarding.ca_file = f.ca;
     s.forwarding.client_cert_file = f.cert;
     s.forwarding.client_key_file = f.key;
@@ -235,6 +232,9 @@ int Main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A SIEM receiver that resets its connection mid-write must cost one
+  // forwarding attempt (EPIPE, counted and retried), not the collector.
+  signal(SIGPIPE, SIG_IGN);
 
   LogInfo("vigil-collector " + std::string(kVersion) + " starting" +
           (loaded->embedded ? " with embedded defaults" : " with " + opts->config_path));

@@ -21,6 +21,35 @@ void ReadTls(ConfigReader& r, const YAML::Node& n, TlsConfig& tls) {
          {"crl", [&](const YAML::Node& v) { r.Read(v, tls.crl); }}});
 }
 
+// "host:port" or "[v6 address]:port", port 1-65535 in decimal digits only.
+bool SplitHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  std::string h;
+  std::string p;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.find(':') != std::string::npos) return false;  // bare IPv6 needs brackets
+  }
+  if (h.empty() || p.empty() || p.size() > 5) return false;
+  uint32_t value = 0;
+  for (const char c : p) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value == 0 || value > 65535) return false;
+  host = std::move(h);
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
 void ReadAgents(ConfigReader& r, const YAML::Node& n, std::vector<AgentIdentityConfig>& agents) {
   if (!n.IsSequence()) {
     r.Error(n, "agents must be a list of {identity, agency, site}");
@@ -74,7 +103,16 @@ void ReadIncidents(ConfigReader& r, const YAML::Node& n, IncidentsConfig& inc) {
          {"retention", [&](const YAML::Node& v) { r.ReadDuration(v, inc.retention); }},
          {"forward", [&](const YAML::Node& v) {
             r.Map(v, "incidents.forward",
-                  {{"address", [&](const YAML::Node& x) { r.Read(x, inc.forward.address); }},
+                  {{"address",
+                    [&](const YAML::Node& x) {
+                      r.Read(x, inc.forward.address);
+                      if (x.IsScalar() &&
+                          !SplitHostPort(inc.forward.address, inc.forward.host, inc.forward.port)) {
+                        r.Error(x,
+                                "incidents.forward.address must be host:port ([address]:port "
+                                "for IPv6), port 1-65535");
+                      }
+                    }},
                    {"ca", [&](const YAML::Node& x) { r.Read(x, inc.forward.ca); }},
                    {"cert", [&](const YAML::Node& x) { r.Read(x, inc.forward.cert); }},
                    {"key", [&](const YAML::Node& x) { r.Read(x, inc.forward.key); }},

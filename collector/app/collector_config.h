@@ -32,7 +32,9 @@ struct RulesConfig {
 };
 
 struct ForwardConfig {
-  std::string address;  ///< host:port; empty = forwarding off
+  std::string address;  ///< host:port or [v6]:port as written; empty = off
+  std::string host;     ///< parsed from address (brackets removed)
+  uint16_t port = 0;    ///< parsed from address
   std::string ca;
   std::string cert, key;  ///< optional client certificate
   uint64_t buffer_max_alerts = 100000;

@@ -20,6 +20,18 @@ metrics::CollectorMetricsOptions MetricsOptionsFrom(const CollectorConfig& confi
 void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& ingest,
                         engine::Engine& engine, incidents::IncidentStore& store, Pipeline& pipeline,
                         uint64_t queue_capacity_events) {
+  // Certificate expiry is read again at every scrape: the ingest server
+  // reloads a changed CA/CRL file while running, and a CRL replaced by one
+  // that expires sooner must show its own nextUpdate before agents are refused.
+  auto certificates = [&ingest] {
+    std::vector<metrics::CertificateExpiry> certs;
+    const auto tls = ingest.Tls();
+    if (!tls.enabled) return certs;
+    certs.push_back({"server", tls.server_cert_not_after_ns / 1'000'000'000});
+    if (tls.crl_next_update_ns != 0)
+      certs.push_back({"crl", tls.crl_next_update_ns / 1'000'000'000});
+    return certs;
+  };
   m.SetAgentStatusSource([&ingest] {
     std::vector<metrics::AgentStatus> out;
     for (const auto& a : ingest.Fleet()) {
@@ -45,7 +57,9 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     }
     return out;
   });
-  m.SetIngestStatusSource([&ingest, &pipeline, queue_capacity_events] {
+  m.SetIngestStatusSource([&m, &ingest, &pipeline, queue_capacity_events, certificates] {
+    // Sources run before the scrape takes the metric tables' lock.
+    m.SetCertificates(certificates());
     const auto st = ingest.Stats();
     metrics::IngestStatus s;
     s.queue_events = pipeline.stats().queue_events.load(std::memory_order_relaxed);
@@ -93,14 +107,7 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     }
     return s;
   });
-  const auto tls = ingest.Tls();
-  if (tls.enabled) {
-    std::vector<metrics::CertificateExpiry> certs = {
-        {"server", tls.server_cert_not_after_ns / 1'000'000'000}};
-    if (tls.crl_next_update_ns != 0)
-      certs.push_back({"crl", tls.crl_next_update_ns / 1'000'000'000});
-    m.SetCertificates(std::move(certs));
-  }
+  m.SetCertificates(certificates());
 }
 
 }  // namespace vigil::collector::app

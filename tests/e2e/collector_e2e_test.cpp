@@ -208,5 +208,61 @@ TEST_F(CollectorEndToEnd, DemoCaptureOverMutualTlsGivesExactlyTheRecordsAndPredi
   EXPECT_EQ(verify, 0) << out;
 }
 
+// The collector re-reads a replaced CRL while running; its expiry metric must
+// follow, or a CRL that expires sooner than the one it replaced would raise
+// no warning before every agent is refused.
+TEST_F(CollectorEndToEnd, ReplacedCrlShowsItsOwnExpiryOnTheNextScrape) {
+  {
+    std::ofstream c(dir_ + "/collector.yaml");
+    c << "listen: 127.0.0.1:0\n"
+         "tls: {ca: pki/ca.crt, cert: pki/collector.crt, key: pki/collector.key, crl: pki/ca.crl}\n"
+         "rules:\n  directories: ["
+      << Source("rules")
+      << "]\n  lists:\n    bad_domains: " << Source("rules/lists/bad_domains.txt")
+      << "\n    bad_addresses: " << Source("rules/lists/bad_addresses.txt")
+      << "\n  watch: false\n"
+         "incidents: {database: incidents.db, signing_key: checkpoint.key}\n"
+         "metrics: {listen: 127.0.0.1:0}\n";
+  }
+  Subprocess collector;
+  ASSERT_TRUE(collector.Start({Bin("vigil-collector"), "--config", dir_ + "/collector.yaml",
+                               "--ready-file", dir_ + "/ready"},
+                              "", dir_ + "/collector.log"));
+  ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ + "/ready"); }, std::chrono::seconds(30)))
+      << ReadFile(dir_ + "/collector.log");
+  const std::string metrics = Json::parse(ReadFile(dir_ + "/ready")).at("metrics");
+  auto crl_expiry = [&] {
+    std::string scrape;
+    if (RunCapture({"/usr/bin/curl", "-sf", "http://" + metrics + "/metrics"}, scrape) != 0)
+      return -1.0;
+    return MetricSum(scrape, "vigil_collector_certificate_expiry_timestamp_seconds",
+                     {{"certificate", "crl"}});
+  };
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const double before = crl_expiry();
+  ASSERT_GT(before, static_cast<double>(now + 300 * 86400)) << "CRL made at init: a year";
+
+  auto ca = transport::CertificateAuthority::Open(dir_ + "/pki");
+  ASSERT_TRUE(ca.has_value()) << ca.error().message;
+  ASSERT_TRUE(ca->WriteCrl(std::chrono::days(7)).has_value());
+  double after = before;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        after = crl_expiry();
+        return after < before;
+      },
+      std::chrono::seconds(15)))
+      << ReadFile(dir_ + "/collector.log");
+  EXPECT_GT(after, static_cast<double>(now + 6 * 86400));
+  EXPECT_LT(after, static_cast<double>(now + 8 * 86400));
+
+  collector.Signal(SIGTERM);
+  auto status = collector.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << ReadFile(dir_ + "/collector.log");
+}
+
 }  // namespace
 }  // namespace vigil::testing

@@ -82,6 +82,41 @@ TEST(CollectorConfig, DuplicateAgentIdentityIsAnError) {
   EXPECT_NE(c.error()[0].message.find("listed twice"), std::string::npos);
 }
 
+std::string WithForward(const std::string& address) {
+  return "listen: 127.0.0.1:7443\n"
+         "tls: {ca: ca.crt, cert: c.crt, key: c.key}\n"
+         "rules: {directories: [rules]}\n"
+         "incidents:\n"
+         "  database: /tmp/x.db\n"
+         "  forward: {address: '" +
+         address + "', ca: ca.crt}\n";
+}
+
+TEST(CollectorConfig, ForwardAddressIsParsedHostAndPort) {
+  auto c = ParseCollectorConfig(WithForward("siem.gov.example:6514"), "c.yaml", "");
+  ASSERT_TRUE(c.has_value()) << c.error().front().ToString();
+  EXPECT_EQ(c->incidents.forward.host, "siem.gov.example");
+  EXPECT_EQ(c->incidents.forward.port, 6514);
+  auto v6 = ParseCollectorConfig(WithForward("[2001:db8::5]:514"), "c.yaml", "");
+  ASSERT_TRUE(v6.has_value()) << v6.error().front().ToString();
+  EXPECT_EQ(v6->incidents.forward.host, "2001:db8::5");
+  EXPECT_EQ(v6->incidents.forward.port, 514);
+}
+
+// These used to reach std::stoul at start-up (an uncaught exception for a
+// non-numeric port, silent truncation above 65535, brackets kept for IPv6).
+TEST(CollectorConfig, MalformedForwardAddressIsAConfigErrorAtItsPosition) {
+  for (const char* bad : {"siem:tls", "siem", "siem:70000", "siem:0", ":514", "2001:db8::5:514",
+                          "[2001:db8::5]514", "[2001:db8::5]:", "siem:+514"}) {
+    auto c = ParseCollectorConfig(WithForward(bad), "c.yaml", "");
+    ASSERT_FALSE(c.has_value()) << bad;
+    ASSERT_EQ(c.error().size(), 1u) << bad;
+    EXPECT_EQ(c.error()[0].line, 6) << bad;
+    EXPECT_EQ(c.error()[0].column, 22) << bad;
+    EXPECT_NE(c.error()[0].message.find("host:port"), std::string::npos) << bad;
+  }
+}
+
 TEST(ConfigValues, DurationsAndSizes) {
   std::chrono::milliseconds d{};
   EXPECT_TRUE(ParseDuration("500ms", d));
