@@ -148,6 +148,16 @@ int RunIncidentsCommand(int argc, char** argv) {
   verify->add_option("--pubkey", v_pubkeys, "collector public key (PEM); repeat for rotated keys");
   verify->add_option("--expect-head", v_head, "SEQ:SHA256 kept from an earlier verify or manifest");
   verify->add_flag("--json", v_json);
+  uint64_t v_cp_records = inc::VerifyOptions{}.checkpoint_every_records;
+  std::string v_cp_every;
+  verify
+      ->add_option(
+          "--checkpoint-every-records", v_cp_records,
+          "records between the collector's checkpoints (its incidents.checkpoint_interval; "
+          "default 10000)")
+      ->check(CLI::Range(uint64_t{1}, UINT64_MAX));
+  verify->add_option("--checkpoint-every", v_cp_every,
+                     "time between the collector's checkpoints while it commits (default 5m)");
 
   // export
   auto* exp = app.add_subcommand("export", "export alerts of a period with a manifest");
@@ -298,6 +308,16 @@ int RunIncidentsCommand(int argc, char** argv) {
 
   if (*verify) {
     inc::VerifyOptions options;
+    options.checkpoint_every_records = v_cp_records;
+    if (!v_cp_every.empty()) {
+      auto every = inc::ParseDuration(v_cp_every);
+      if (!every) {
+        std::fprintf(stderr, "vigilctl incidents verify: --checkpoint-every: %s\n",
+                     every.error().message.c_str());
+        return kUsage;
+      }
+      options.checkpoint_every = *every;
+    }
     for (const auto& path : v_pubkeys) {
       auto key = inc::VerifyKey::Load(path);
       if (!key) return Fail(key.error());

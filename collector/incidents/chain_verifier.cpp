@@ -1,9 +1,12 @@
 #include "collector/incidents/chain_verifier.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "collector/incidents/incident_store.h"
 #include "collector/incidents/sqlite_connection.h"
@@ -87,6 +90,42 @@ std::expected<VerifyReport, StoreError> VerifyChain(const std::filesystem::path&
     std::string hash;
   };
   std::vector<PruneClaim> prunes;
+
+  // Signature coverage of the tail, tracked during the walk and reset at
+  // every valid checkpoint: the collector signs what it commits (a commit
+  // that reaches the record or time limit of the checkpoint policy writes a
+  // checkpoint in the same transaction), every prune and every clean
+  // shutdown. A tail that breaks those rules had its checkpoints removed.
+  struct TailState {
+    bool have_valid = false;       ///< a valid checkpoint was seen
+    uint64_t valid_seq = 0;        ///< the last valid checkpoint record
+    int64_t valid_ns = 0;          ///< and its time
+    bool invalid_after = false;    ///< a failed checkpoint follows it (already reported)
+    uint64_t due_seq = 0;          ///< first commit after which a checkpoint was due
+    std::string due_why;           ///< which limit
+    uint64_t must_sign_seq = 0;    ///< first prune / collector_stopped record not signed
+    std::string must_sign_what;    ///< which kind
+    uint64_t first_failed_cp = 0;  ///< first checkpoint that did not verify
+  } tail;
+  const int64_t every_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options.checkpoint_every).count();
+  // A record the collector appends inside CommitBatches, where the checkpoint
+  // policy is applied before the transaction commits.
+  auto policy_applies = [&](uint64_t seq, int64_t recorded_ns) {
+    if (!tail.have_valid || tail.due_seq != 0) return;
+    if (seq - tail.valid_seq >= options.checkpoint_every_records) {
+      tail.due_seq = seq;
+      tail.due_why = "it is " + Str(seq - tail.valid_seq) + " records after checkpoint " +
+                     Str(tail.valid_seq) + " (policy: every " +
+                     Str(options.checkpoint_every_records) + " records)";
+    } else if (recorded_ns - tail.valid_ns >= every_ns) {
+      tail.due_seq = seq;
+      tail.due_why = "it was recorded " +
+                     std::to_string((recorded_ns - tail.valid_ns) / 1'000'000'000) +
+                     " s after checkpoint " + Str(tail.valid_seq) + " (policy: every " +
+                     std::to_string(options.checkpoint_every.count()) + " s)";
+    }
+  };
 
   auto walk = db->Prepare("SELECT seq, kind, recorded_ns, hash FROM records ORDER BY seq");
   if (!walk) return std::unexpected(walk.error());
@@ -196,11 +235,31 @@ std::expected<VerifyReport, StoreError> VerifyChain(const std::filesystem::path&
         } else {
           ++report.checkpoints_verified;
           report.last_signed_seq = covers;
+          tail = TailState{true, seq, recorded_ns, false, 0, {}, 0, {}, tail.first_failed_cp};
         }
+      }
+      if (report.signatures_checked && tail.valid_seq != seq) {
+        tail.invalid_after = true;
+        if (tail.first_failed_cp == 0) tail.first_failed_cp = seq;
       }
     } else if (kind == kKindPrune) {
       prunes.push_back(PruneClaim{seq, static_cast<uint64_t>(std::get<int64_t>(fields[1])),
                                   std::get<std::string>(fields[2])});
+      if (tail.must_sign_seq == 0) {
+        tail.must_sign_seq = seq;
+        tail.must_sign_what = "prune record";
+      }
+    } else if (kind == kKindAlert) {
+      policy_applies(seq, recorded_ns);
+    } else if (kind == kKindCoverage) {
+      const auto& event = std::get<std::string>(fields[2]);
+      if (event == CoverageKindName(CoverageKind::kSequenceGap)) {
+        policy_applies(seq, recorded_ns);
+      } else if (event == CoverageKindName(CoverageKind::kCollectorStopped) &&
+                 tail.must_sign_seq == 0) {
+        tail.must_sign_seq = seq;
+        tail.must_sign_what = "collector_stopped record (clean shutdown)";
+      }
     }
     prev = stored;
     prev_known = hash_ok;
@@ -209,6 +268,38 @@ std::expected<VerifyReport, StoreError> VerifyChain(const std::filesystem::path&
   report.head_hash = prev;
   if (report.records == 0 && anchor_seq == 0) {
     add(1, "missing", "the log holds no records at all (genesis deleted)");
+  }
+
+  // Signature coverage. Checked only with keys: without them nothing is signed.
+  if (report.signatures_checked && report.records > 0) {
+    if (!tail.have_valid) {
+      // Name the first checkpoint that failed when there is one (it is the
+      // first bad record), else the first record: none of it is signed.
+      add(tail.first_failed_cp != 0 ? tail.first_failed_cp : report.first_seq, "no_checkpoint",
+          "no record is covered by a valid signed checkpoint: the whole log could have been "
+          "rebuilt (the collector signs at least every " +
+              std::to_string(options.checkpoint_every.count()) +
+              " s while it commits, before "
+              "every prune and at every shutdown)");
+    } else if (!tail.invalid_after) {
+      // (A failed checkpoint after the last valid one is reported already.)
+      const uint64_t first_unsigned = tail.valid_seq + 1;
+      if (tail.must_sign_seq != 0) {
+        add(first_unsigned, "unsigned_tail",
+            "records " + Str(first_unsigned) + ".." + Str(report.head_seq) +
+                " are not signed, but the " + tail.must_sign_what + " " + Str(tail.must_sign_seq) +
+                " among them is always followed by a signed checkpoint: checkpoints were removed");
+      }
+      if (tail.due_seq != 0) {
+        add(first_unsigned, "unsigned_tail",
+            "records " + Str(first_unsigned) + ".." + Str(report.head_seq) +
+                " are not signed, but the collector signs in the same transaction once a commit "
+                "is past its checkpoint policy, and record " +
+                Str(tail.due_seq) + " is: " + tail.due_why +
+                "; checkpoints were removed (or the policy given to verify is stricter than the "
+                "collector's)");
+      }
+    }
   }
 
   // Content rows that are not (or not this kind of) chain records: inserted
@@ -297,6 +388,65 @@ std::expected<VerifyReport, StoreError> VerifyChain(const std::filesystem::path&
                 ": its summary row (count, first/last seen or status) disagrees with its chained "
                 "alerts and lifecycle records");
       }
+    }
+
+    // The grouping key of every incident with retained alerts: an alert joins
+    // an incident only with the same rule, agency, group key and shadow flag;
+    // the level is its first alert's, the title its last alert's. (Pruned
+    // alerts are gone; the checks use what is retained.)
+    auto k = db->Prepare(
+        "SELECT i.id, i.first_alert_seq, i.last_alert_seq, i.level, i.rule_title, "
+        "(SELECT count(*) FROM alerts a WHERE a.incident_id = i.id AND (a.rule_id != i.rule_id OR "
+        "a.agency != i.agency OR a.group_key != i.group_key OR a.shadow != i.shadow)), "
+        "(SELECT min(seq) FROM alerts a WHERE a.incident_id = i.id), "
+        "(SELECT max(seq) FROM alerts a WHERE a.incident_id = i.id), "
+        "(SELECT level FROM alerts a WHERE a.incident_id = i.id ORDER BY a.seq LIMIT 1), "
+        "(SELECT rule_title FROM alerts a WHERE a.incident_id = i.id ORDER BY a.seq DESC LIMIT 1) "
+        "FROM incidents i WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id) "
+        "ORDER BY i.id");
+    if (!k) return std::unexpected(k.error());
+    for (;;) {
+      auto row = k->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      const int64_t id = k->ColumnInt(0);
+      const auto first_alert = static_cast<uint64_t>(k->ColumnInt(1));
+      const int64_t last_alert = k->ColumnInt(2);
+      const auto min_seq = static_cast<uint64_t>(k->ColumnInt(6));
+      std::vector<std::string> wrong;
+      if (k->ColumnInt(5) != 0) wrong.push_back("rule_id, agency, group_key or shadow");
+      // The first alert is retained unless the incident started before the
+      // prune anchor; then its level cannot be checked.
+      const bool first_retained = anchor_seq == 0 || first_alert > anchor_seq;
+      if (first_retained && first_alert != min_seq) wrong.push_back("first_alert_seq");
+      if (first_retained && k->ColumnText(3) != k->ColumnText(8)) wrong.push_back("level");
+      if (last_alert != k->ColumnInt(7)) wrong.push_back("last_alert_seq");
+      if (k->ColumnText(4) != k->ColumnText(9)) wrong.push_back("rule_title");
+      if (!wrong.empty()) {
+        std::string what;
+        for (const auto& w : wrong) what += (what.empty() ? "" : ", ") + w;
+        add(0, "incident_mismatch",
+            "incident " + std::to_string(id) + ": its summary row (" + what +
+                ") disagrees with its chained alerts");
+      }
+    }
+
+    // Alerts whose incident row is gone: the incident vanished from `list`.
+    // Prune removes an incident only with all its alerts, so no retained
+    // alert may point to a missing row.
+    auto m = db->Prepare(
+        "SELECT a.incident_id, min(a.seq), count(*) FROM alerts a "
+        "WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = a.incident_id) "
+        "GROUP BY a.incident_id ORDER BY min(a.seq)");
+    if (!m) return std::unexpected(m.error());
+    for (;;) {
+      auto row = m->Step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      add(0, "incident_missing",
+          "incident " + std::to_string(m->ColumnInt(0)) + ": its row was deleted, but " +
+              std::to_string(m->ColumnInt(2)) + " chained alert(s) belong to it (first: record " +
+              Str(static_cast<uint64_t>(m->ColumnInt(1))) + ")");
     }
   }
   (void)db->Exec("COMMIT");

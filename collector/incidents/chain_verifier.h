@@ -9,6 +9,7 @@
 // read-only; safe to run while the collector writes (WAL snapshot).
 // Stateless function; thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -32,12 +33,20 @@ struct VerifyOptions {
   std::optional<Hash> expected_head_hash;
   bool check_incidents = true;
   size_t max_problems = 50;
+  /// The collector's checkpoint policy (StoreConfig::checkpoint_every_records
+  /// and checkpoint_every; these defaults are StoreConfig's). With keys, the
+  /// collector's own commits after the last valid checkpoint must not be past
+  /// it: every commit that reaches either limit writes a checkpoint in the
+  /// same transaction, so an alert beyond it means checkpoints were removed.
+  uint64_t checkpoint_every_records = 10000;
+  std::chrono::seconds checkpoint_every{300};
 };
 
 struct VerifyProblem {
   uint64_t seq = 0;  ///< the record concerned (0: not a chain record, e.g. an incident row)
   std::string kind;  ///< altered | missing | inserted | bad_checkpoint | unknown_key |
-                     ///< truncated | unaccounted_prune | incident_mismatch
+                     ///< no_checkpoint | unsigned_tail | truncated | unaccounted_prune |
+                     ///< incident_mismatch | incident_missing
   std::string message;
 };
 

@@ -5,10 +5,72 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "collector/incidents/chain_record.h"
+#include "collector/incidents/sqlite_connection.h"
 #include "tests/collector/incidents/store_fixture.h"
 
 namespace vigil::collector::incidents::testing {
 namespace {
+
+// What an intruder with write access and the documented algorithm
+// (docs/audit.md, section 5) does after editing the log: recompute every
+// record's hash so all links are consistent again.
+void RehashChain(const std::filesystem::path& db_path) {
+  auto db = Connection::Open(db_path.string(), Connection::Mode::kReadWrite, 5000);
+  ASSERT_TRUE(db.has_value()) << db.error().message;
+  ASSERT_TRUE(db->Exec("BEGIN IMMEDIATE").has_value());
+  std::vector<std::tuple<uint64_t, std::string, int64_t>> records;
+  {
+    auto walk = db->Prepare("SELECT seq, kind, recorded_ns FROM records ORDER BY seq");
+    ASSERT_TRUE(walk.has_value());
+    while (*walk->Step()) {
+      records.emplace_back(static_cast<uint64_t>(walk->ColumnInt(0)), walk->ColumnText(1),
+                           walk->ColumnInt(2));
+    }
+  }
+  Hash prev = kGenesisPrevHash;
+  for (const auto& [seq, kind, recorded_ns] : records) {
+    const RecordKindSpec* spec = FindRecordKind(kind);
+    ASSERT_NE(spec, nullptr);
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < spec->columns.size(); ++i) {
+      sql += (i ? ", " : "") + std::string(spec->columns[i].name);
+    }
+    auto c = db->Prepare(sql + " FROM " + std::string(spec->table) + " WHERE seq = ?");
+    ASSERT_TRUE(c.has_value());
+    c->Bind(1, static_cast<int64_t>(seq));
+    ASSERT_TRUE(*c->Step()) << "no content for record " << seq;
+    std::vector<FieldValue> fields;
+    for (size_t i = 0; i < spec->columns.size(); ++i) {
+      const int col = static_cast<int>(i);
+      switch (spec->columns[i].type) {
+        case FieldType::kInt:
+          fields.emplace_back(c->ColumnInt(col));
+          break;
+        case FieldType::kReal:
+          fields.emplace_back(c->ColumnReal(col));
+          break;
+        case FieldType::kText:
+          fields.emplace_back(c->ColumnText(col));
+          break;
+        case FieldType::kBlob:
+          fields.emplace_back(c->ColumnBlob(col));
+          break;
+      }
+    }
+    prev = ChainHash(prev, EncodeRecord(seq, kind, recorded_ns, fields));
+    auto u = db->Prepare("UPDATE records SET hash = ? WHERE seq = ?");
+    ASSERT_TRUE(u.has_value());
+    u->BindBlob(1, std::string_view(reinterpret_cast<const char*>(prev.data()), prev.size()));
+    u->Bind(2, static_cast<int64_t>(seq));
+    ASSERT_TRUE(u->Run().has_value());
+  }
+  ASSERT_TRUE(db->Exec("COMMIT").has_value());
+}
 
 class VerifyTest : public StoreTest {
  protected:
@@ -40,6 +102,37 @@ class VerifyTest : public StoreTest {
     auto report = VerifyChain(config_.db_path, options);
     EXPECT_TRUE(report.has_value()) << (report ? "" : report.error().message);
     return report.value_or(VerifyReport{});
+  }
+
+  /// Deletes records (and their content rows) and renumbers the rest so
+  /// no seq is missing, incident references included; then re-hashes.
+  void RemoveRenumberRehash(const std::set<uint64_t>& doomed) {
+    for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) {
+      const std::string n = std::to_string(*it);
+      const std::string kind = Sql("SELECT kind FROM records WHERE seq = " + n);
+      const RecordKindSpec* spec = FindRecordKind(kind);
+      ASSERT_NE(spec, nullptr) << kind;
+      Sql("DELETE FROM records WHERE seq = " + n + "; DELETE FROM " + std::string(spec->table) +
+          " WHERE seq = " + n);
+      std::vector<std::string> tables = {"records"};
+      for (const auto& k : AllRecordKinds()) tables.emplace_back(k.table);
+      for (const auto& t : tables) {
+        Sql("UPDATE " + t + " SET seq = -(seq - 1) WHERE seq > " + n + "; UPDATE " + t +
+            " SET seq = -seq WHERE seq < 0");
+      }
+      Sql("UPDATE incidents SET first_alert_seq = first_alert_seq - 1 WHERE first_alert_seq > " +
+          n + "; UPDATE incidents SET last_alert_seq = last_alert_seq - 1 WHERE last_alert_seq > " +
+          n);
+    }
+    RehashChain(config_.db_path);
+  }
+
+  static bool HasProblem(const VerifyReport& r, const std::string& kind,
+                         const std::string& text = "") {
+    for (const auto& p : r.problems) {
+      if (p.kind == kind && p.message.find(text) != std::string::npos) return true;
+    }
+    return false;
   }
 
   static void ExpectFirst(const VerifyReport& r, uint64_t seq, const std::string& kind) {
@@ -239,12 +332,140 @@ TEST_F(VerifyTest, WithoutPublicKeySignaturesAreNotClaimed) {
   EXPECT_NE(r.notes.back().find("NOT checked"), std::string::npos);
 }
 
+TEST_F(VerifyTest, LogRebuiltWithoutAnyCheckpointIsReported) {
+  // The intruder rewrites an alert, deletes every checkpoint (14, 18),
+  // renumbers and re-hashes: every link is consistent, no checkpoint fails.
+  Sql("UPDATE alerts SET level = 'low', message = 'nothing to see' WHERE seq = 7");
+  RemoveRenumberRehash({14, 18});
+  ASSERT_EQ(Sql("SELECT count(*) FROM checkpoints"), "0");
+  ASSERT_TRUE(Verify(/*with_key=*/false).ok) << "the rebuilt chain is self-consistent";
+  const auto r = Verify();
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(r, 1, "no_checkpoint"));
+  EXPECT_EQ(r.checkpoints_verified, 0u);
+}
+
+TEST_F(VerifyTest, RemovedShutdownCheckpointIsReported) {
+  // Checkpoint 14 stays valid; the shutdown checkpoint (18) that always
+  // follows collector_stopped (17) is deleted: 15..17 are unsigned.
+  Sql("DELETE FROM records WHERE seq = 18; DELETE FROM checkpoints WHERE seq = 18");
+  const auto r = Verify();
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(r, 15, "unsigned_tail"));
+  EXPECT_NE(r.problems[0].message.find("collector_stopped record (clean shutdown) 17"),
+            std::string::npos)
+      << r.problems[0].message;
+}
+
+TEST_F(VerifyTest, EveryCheckpointReportedBeforeTheMissingSignature) {
+  // Both checkpoints fail: the first bad record is still the first of them.
+  Sql("UPDATE checkpoints SET key_id = 'feedfacefeedface'");
+  RehashChain(config_.db_path);
+  const auto r = Verify();
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.problems[0].seq, 14u);
+  EXPECT_EQ(r.problems[0].kind, "unknown_key");
+  EXPECT_TRUE(HasProblem(r, "no_checkpoint"));
+}
+
+TEST_F(VerifyTest, DeletedOpenIncidentRowIsReported) {
+  ASSERT_EQ(Sql("SELECT status FROM incidents WHERE id = 2"), "open");
+  Sql("DELETE FROM incidents WHERE id = 2");
+  const auto r = Verify();
+  ASSERT_FALSE(r.ok);
+  EXPECT_TRUE(HasProblem(r, "incident_missing", "incident 2:")) << r.problems[0].message;
+  // ... while its alerts remain in the chain:
+  EXPECT_EQ(Sql("SELECT count(*) FROM alerts WHERE incident_id = 2"), "3");
+}
+
+TEST_F(VerifyTest, EditedIncidentKeyColumnsAreReported) {
+  for (const std::string column : {"level", "agency", "rule_id", "group_key", "rule_title"}) {
+    SCOPED_TRACE(column);
+    const std::string before = Sql("SELECT " + column + " FROM incidents WHERE id = 2");
+    Sql("UPDATE incidents SET " + column + " = 'informational' WHERE id = 2");
+    const auto r = Verify();
+    ASSERT_FALSE(r.ok);
+    EXPECT_TRUE(HasProblem(r, "incident_mismatch", "incident 2: ")) << r.problems[0].message;
+    EXPECT_TRUE(HasProblem(
+        r, "incident_mismatch",
+        column == "level" || column == "rule_title" ? column : "rule_id, agency, group_key"))
+        << r.problems[0].message;
+    Sql("UPDATE incidents SET " + column + " = '" + before + "' WHERE id = 2");
+    EXPECT_TRUE(Verify().ok);
+  }
+  Sql("UPDATE incidents SET shadow = 1 WHERE id = 2");
+  EXPECT_TRUE(HasProblem(Verify(), "incident_mismatch", "incident 2: "));
+}
+
 TEST_F(VerifyTest, VerifyRunsWhileTheCollectorWrites) {
   Open();
   Commit(13, {MakeAlert("r1", kT0 + 13)});
   const auto r = Verify();  // the store is open in this process (WAL reader)
   EXPECT_TRUE(r.ok);
   EXPECT_GT(r.head_seq, 18u);
+}
+
+// The checkpoint policy bounds the unsigned tail: a commit past it carries
+// its checkpoint in the same transaction.
+class VerifyPolicyTest : public VerifyTest {
+ protected:
+  void SetUp() override { StoreTest::SetUp(); }
+};
+
+TEST_F(VerifyPolicyTest, TailPastTheTimeLimitIsReported) {
+  config_.checkpoint_every = std::chrono::seconds(300);
+  Open();
+  Commit(1, {MakeAlert("r1", kT0)});                      // 3
+  ASSERT_TRUE(store_->Checkpoint("manual").has_value());  // 4
+  clock_.Advance(400 * kSecond);
+  Commit(2, {MakeAlert("r1", kT0 + 400 * kSecond)});  // 5, periodic checkpoint 6
+  Commit(3, {MakeAlert("r1", kT0 + 401 * kSecond)});  // 7
+  ASSERT_TRUE(store_->Close().has_value());           // 8 stopped, 9 checkpoint
+  store_.reset();
+  ASSERT_EQ(Sql("SELECT group_concat(reason) FROM checkpoints"), "manual,periodic,shutdown");
+  VerifyOptions options;
+  options.keys.push_back(*VerifyKey::Load(pub_));
+  options.checkpoint_every = config_.checkpoint_every;
+  ASSERT_TRUE(VerifyChain(config_.db_path, options)->ok);
+
+  // Keep the first checkpoint, drop the later ones and the shutdown record,
+  // rewrite what follows: only the policy tells the tail should be signed.
+  Sql("UPDATE alerts SET message = 'forged' WHERE seq = 7");
+  RemoveRenumberRehash({6, 8, 9});
+  ASSERT_TRUE(Verify(/*with_key=*/false).ok);
+  auto r = VerifyChain(config_.db_path, options);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(*r, 5, "unsigned_tail"));
+  EXPECT_NE(r->problems[0].message.find("recorded 400 s after checkpoint 4"), std::string::npos)
+      << r->problems[0].message;
+  // A collector with a longer interval is given to verify as such.
+  options.checkpoint_every = std::chrono::seconds(600);
+  EXPECT_TRUE(VerifyChain(config_.db_path, options)->ok);
+}
+
+TEST_F(VerifyPolicyTest, TailPastTheRecordLimitIsReported) {
+  config_.checkpoint_every_records = 4;
+  Open();
+  for (uint64_t seq = 1; seq <= 9; ++seq) Commit(seq, {MakeAlert("r1", kT0)});
+  ASSERT_TRUE(store_->Close().has_value());
+  store_.reset();
+  VerifyOptions options;
+  options.keys.push_back(*VerifyKey::Load(pub_));
+  options.checkpoint_every_records = config_.checkpoint_every_records;
+  ASSERT_TRUE(VerifyChain(config_.db_path, options)->ok);
+  const uint64_t first_cp = std::stoull(Sql("SELECT min(seq) FROM checkpoints"));
+  std::set<uint64_t> later;
+  for (const auto& line :
+       {Sql("SELECT seq FROM checkpoints WHERE seq > " + std::to_string(first_cp)),
+        Sql("SELECT seq FROM coverage WHERE event = 'collector_stopped'")}) {
+    std::istringstream in(line);
+    for (std::string seq; std::getline(in, seq);) later.insert(std::stoull(seq));
+  }
+  ASSERT_GE(later.size(), 3u);
+  RemoveRenumberRehash(later);
+  auto r = VerifyChain(config_.db_path, options);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(*r, first_cp + 1, "unsigned_tail"));
+  EXPECT_NE(r->problems[0].message.find("policy: every 4 records"), std::string::npos)
+      << r->problems[0].message;
 }
 
 }  // namespace
