@@ -1,6 +1,7 @@
 #include "collector/incidents/coverage_report.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 namespace vigil::collector::incidents {
@@ -14,6 +15,28 @@ bool Selected(const std::optional<std::string>& agency, const std::optional<std:
   if (agency && *agency != row_agency) return false;
   if (agent_id && *agent_id != row_agent) return false;
   return true;
+}
+
+// Adds the inclusive range [first, last] (first >= 1) to a set of disjoint
+// ranges (start -> end) and returns how many of its sequences were not in
+// the set yet.
+uint64_t AddRange(std::map<uint64_t, uint64_t>& set, uint64_t first, uint64_t last) {
+  uint64_t already = 0;
+  uint64_t lo = first, hi = last;
+  auto it = set.upper_bound(first);
+  if (it != set.begin()) {
+    auto prev = std::prev(it);
+    if (prev->second >= first - 1) it = prev;  // overlaps or touches
+  }
+  while (it != set.end() && it->first - 1 <= hi) {
+    const uint64_t from = std::max(it->first, first), to = std::min(it->second, last);
+    if (from <= to) already += to - from + 1;
+    lo = std::min(lo, it->first);
+    hi = std::max(hi, it->second);
+    it = set.erase(it);
+  }
+  set.emplace(lo, hi);
+  return last - first + 1 - already;
 }
 
 }  // namespace
@@ -43,6 +66,13 @@ std::expected<CoverageReport, StoreError> ComputeCoverage(
     std::string agency;
   };
   std::map<std::string, Down> down;  // agent -> why and since when
+  // Per agent, the batch sequences already counted as lost: a sequenced loss
+  // the agent reports (overflow, corrupt frame, unclean reboot) is also a
+  // sequence gap for the store, and a loss report may be resent; each lost
+  // batch counts once, whichever record came first.
+  std::map<std::string, std::map<uint64_t, uint64_t>> counted_lost;
+  // ... and the sequences loss reports covered (their records are counted once).
+  std::map<std::string, std::map<uint64_t, uint64_t>> reported_lost;
   std::optional<Down> collector_down;
 
   auto clip_emit = [&](CoverageGap gap) {
@@ -112,8 +142,20 @@ std::expected<CoverageReport, StoreError> ComputeCoverage(
                       s->ColumnText(12),
                       seq};
       auto& a = agents[agent];
-      a.batches_lost += gap.batches;
-      a.records_lost += gap.records;
+      if (gap.first_sequence == 0) {
+        // Unsequenced (e.g. records dropped before a batch was sealed).
+        a.batches_lost += gap.batches;
+        a.records_lost += gap.records;
+      } else {
+        const uint64_t last = std::max(gap.first_sequence, gap.last_sequence);
+        a.batches_lost += AddRange(counted_lost[agent], gap.first_sequence, last);
+        if (event == "loss_report" &&
+            AddRange(reported_lost[agent], gap.first_sequence, last) > 0) {
+          a.records_lost += gap.records;
+        } else if (event != "loss_report") {
+          a.records_lost += gap.records;
+        }
+      }
       gap.start_ns = std::max(gap.start_ns, since_ns);
       gap.end_ns = std::min(std::max(gap.end_ns, gap.start_ns), until_ns);
       report.gaps.push_back(std::move(gap));

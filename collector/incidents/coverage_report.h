@@ -34,8 +34,11 @@ struct AgentCoverage {
   std::string agent_id, agency;
   uint64_t batches_received = 0;  ///< from the hourly ledger (hour granularity)
   uint64_t events_received = 0;
-  uint64_t batches_lost = 0;  ///< loss reports + sequence gaps in the window
-  uint64_t records_lost = 0;  ///< as reported by the agent
+  /// Loss reports + sequence gaps in the window, each lost batch sequence
+  /// once (a sequenced loss report and the sequence gap it causes overlap).
+  uint64_t batches_lost = 0;
+  /// As reported by the agent (a resent report of the same batches once).
+  uint64_t records_lost = 0;
   double max_drop_ratio = 0;  ///< highest capture drop snapshot in the window
 };
 

@@ -73,6 +73,14 @@ CREATE TABLE ledger(agent_id TEXT NOT NULL, hour_ns INTEGER NOT NULL,
   batches INTEGER NOT NULL, events INTEGER NOT NULL,
   PRIMARY KEY(agent_id, hour_ns)) WITHOUT ROWID;
 )sql",
+    // 1 -> 2: loss reports are named by the agent (report_id) and resent
+    // after reconnects and restarts; each (agent, report_id) is recorded once.
+    // Not chained: it only filters resends before they become records, and
+    // `seq` names the coverage record that holds the report.
+    R"sql(
+CREATE TABLE loss_report_ids(agent_id TEXT NOT NULL, report_id TEXT NOT NULL,
+  seq INTEGER NOT NULL, PRIMARY KEY(agent_id, report_id)) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -949,16 +957,50 @@ std::expected<void, StoreError> IncidentStore::RecordCoverage(const CoverageEven
                                     static_cast<int64_t>(event.records),
                                     event.drop_ratio,
                                     event.detail};
+  const bool named_loss = event.kind == CoverageKind::kLossReport && !event.report_id.empty();
+  bool duplicate = false;
   std::expected<void, StoreError> outcome = impl.Begin();
-  if (outcome) {
+  if (outcome && named_loss) {
+    // Inside the write transaction: two writers cannot both record it.
+    auto s = impl.db.Prepare("SELECT 1 FROM loss_report_ids WHERE agent_id = ? AND report_id = ?");
+    if (!s) {
+      outcome = std::unexpected(s.error());
+    } else {
+      s->Bind(1, std::string_view(event.agent_id));
+      s->Bind(2, std::string_view(event.report_id));
+      auto row = s->Step();
+      if (!row) {
+        outcome = std::unexpected(row.error());
+      } else {
+        duplicate = *row;
+      }
+    }
+  }
+  if (outcome && !duplicate) {
     auto seq = impl.Append(kKindCoverage, fields, now);
     if (!seq) outcome = std::unexpected(seq.error());
+    if (outcome && named_loss) {
+      auto s =
+          impl.db.Prepare("INSERT INTO loss_report_ids(agent_id, report_id, seq) VALUES(?, ?, ?)");
+      if (!s) {
+        outcome = std::unexpected(s.error());
+      } else {
+        s->Bind(1, std::string_view(event.agent_id));
+        s->Bind(2, std::string_view(event.report_id));
+        s->Bind(3, static_cast<int64_t>(*seq));
+        outcome = s->Run();
+      }
+    }
   }
   if (outcome) outcome = impl.Commit();
   if (!outcome) {
     impl.Rollback();
     CountCommitError(stats_, outcome.error());
     return outcome;
+  }
+  if (duplicate) {
+    stats_.duplicate_loss_reports_skipped.fetch_add(1);
+    return {};
   }
   stats_.records_appended.fetch_add(1);
   stats_.chain_head_seq.store(impl.head.seq);
@@ -1119,6 +1161,7 @@ std::expected<PruneResult, StoreError> IncidentStore::Prune(std::chrono::seconds
       if (!r) return r;
     }
     if (auto r = impl.db.Exec("DELETE FROM records WHERE seq <= " + bound); !r) return r;
+    if (auto r = impl.db.Exec("DELETE FROM loss_report_ids WHERE seq <= " + bound); !r) return r;
     // Closed incidents whose alerts are all gone go too; open ones stay in
     // the analysts' queue (their counts still include the pruned alerts).
     if (auto r = impl.db.Exec(

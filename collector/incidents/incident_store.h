@@ -43,7 +43,7 @@ class SyslogForwarder;
 struct ForwarderStats;
 
 /// Schema version this build writes (PRAGMA user_version).
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Returns Unix nanoseconds (UTC). Injected in tests.
 using Clock = std::function<int64_t()>;
@@ -105,6 +105,11 @@ struct CoverageEvent {
   uint64_t records = 0;
   double drop_ratio = 0;  ///< capture health: dropped / (received + dropped)
   std::string detail;     ///< reason text (loss reason, goodbye reason ...)
+  /// Loss reports: the agent's name for the report (LossReport.report_id),
+  /// the same across resends. A non-empty (agent_id, report_id) is recorded
+  /// once; later copies are skipped (counted in duplicate_loss_reports_skipped).
+  /// Empty = unknown (older agents): recorded every time.
+  std::string report_id;
 };
 
 struct AgentWatermark {
@@ -216,6 +221,8 @@ struct StoreStats {
   std::atomic<uint64_t> batches_committed{0};
   std::atomic<uint64_t> duplicate_batches_skipped{0};
   std::atomic<uint64_t> sequence_gaps_recorded{0};
+  /// Loss reports resent with a (agent, report_id) already recorded: skipped.
+  std::atomic<uint64_t> duplicate_loss_reports_skipped{0};
   std::atomic<uint64_t> transactions_committed{0};
   std::atomic<uint64_t> records_appended{0};
   std::atomic<uint64_t> checkpoints_written{0};

@@ -286,7 +286,7 @@ TEST_F(StoreTest, RefusedLogIsNotWrittenTo) {
   Open();
   store_.reset();
   const std::string head = Sql("SELECT max(seq) FROM records");
-  Sql("PRAGMA user_version = 2");
+  Sql("PRAGMA user_version = " + std::to_string(kSchemaVersion + 1));
   ASSERT_FALSE(IncidentStore::Open(config_, OpenMode::kCollector, clock_.AsClock()).has_value());
   EXPECT_EQ(Sql("SELECT max(seq) FROM records"), head);
 }
