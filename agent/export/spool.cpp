@@ -45,6 +45,21 @@ bool ParseSegmentName(const std::string& name, uint64_t* id) {
   return end == name.c_str() + 20;
 }
 
+// The cache's eviction order outlives entries that left the cache
+// (acknowledged, evicted with their segment): drop those from the front, and
+// compact the whole queue once stale entries outnumber live ones, so its
+// length stays proportional to the cache (amortised O(1) per removal).
+void TrimCacheOrder(std::deque<uint64_t>& order,
+                    const std::map<uint64_t, std::shared_ptr<const std::string>>& cache) {
+  while (!order.empty() && !cache.contains(order.front())) order.pop_front();
+  if (order.size() <= 2 * cache.size() + 64) return;
+  std::deque<uint64_t> live;
+  for (uint64_t seq : order) {
+    if (cache.contains(seq)) live.push_back(seq);
+  }
+  order.swap(live);
+}
+
 }  // namespace
 
 struct Spool::Segment {
@@ -224,8 +239,9 @@ void Spool::DeleteEmptySegmentsLocked() {
 
 void Spool::CachePutLocked(uint64_t sequence, std::shared_ptr<const std::string> payload) {
   if (payload->size() > options_.cache_bytes) return;
-  cache_bytes_ += payload->size();
-  cache_.emplace(sequence, std::move(payload));
+  const uint64_t size = payload->size();
+  if (!cache_.emplace(sequence, std::move(payload)).second) return;  // already cached
+  cache_bytes_ += size;
   cache_order_.push_back(sequence);
   while (cache_bytes_ > options_.cache_bytes && !cache_order_.empty()) {
     auto it = cache_.find(cache_order_.front());
@@ -240,6 +256,14 @@ Spool::AppendResult Spool::Append(const SpooledBatch& meta,
                                   std::shared_ptr<const std::string> payload) {
   AppendResult result;
   const uint64_t frame = kFrameHeaderBytes + payload->size();
+  if (meta.sequence == 0) {
+    // Not a batch sequence (frames with 0 do not survive recovery): the
+    // sequence store hands out 0 when it cannot make its reservation durable
+    // (its file is in this directory: the disk refused a write). Refused as a
+    // write error, so the caller counts and reports the records as lost.
+    result.write_error = true;
+    return result;
+  }
   std::lock_guard lock(mu_);
   if (frame + kSegmentHeaderBytes > options_.max_bytes || payload->size() > kMaxFramePayload) {
     return result;  // can never fit: refused, counted by the caller
@@ -262,6 +286,7 @@ Spool::AppendResult Spool::Append(const SpooledBatch& meta,
       }
     }
     DeleteSegmentLocked(id);
+    TrimCacheOrder(cache_order_, cache_);
   };
   for (;;) {
     bool roll = active_ == nullptr || (active_->size + frame > options_.segment_bytes &&
@@ -360,6 +385,7 @@ std::vector<SpooledBatch> Spool::Acknowledge(uint64_t sequence) {
     }
     it = index_.erase(it);
   }
+  TrimCacheOrder(cache_order_, cache_);
   if (sequence > acked_) {
     acked_ = sequence;
     SaveAckedLocked();
@@ -396,6 +422,8 @@ SpoolUsage Spool::Usage() const {
     u.last_sequence = index_.rbegin()->first;
   }
   u.segments = segments_.size();
+  u.cached_batches = cache_.size();
+  u.cache_order_entries = cache_order_.size();
   return u;
 }
 

@@ -60,6 +60,10 @@ struct SpoolUsage {
   uint64_t records = 0;
   uint64_t first_sequence = 0, last_sequence = 0;  ///< 0 when empty
   uint64_t segments = 0;
+  uint64_t cached_batches = 0;  ///< payloads held in memory for the sender
+  /// Sequences the cache tracks for eviction order: at most a small multiple
+  /// of cached_batches (acknowledged and evicted batches leave it too).
+  uint64_t cache_order_entries = 0;
 };
 
 /// What Open found on disk.

@@ -189,6 +189,46 @@ TEST_F(SpoolTest, SegmentsAreDeletedOnceFullyAcknowledged) {
   EXPECT_EQ(spool->Usage().batches, 0u);
 }
 
+TEST_F(SpoolTest, CacheBookkeepingStaysBoundedOnAHealthyAgent) {
+  // Every batch is appended, read by the sender and acknowledged; the cache
+  // (32 MiB) is never full, so only acknowledgement removes entries.
+  auto spool = Open();
+  for (uint64_t s = 1; s <= 5000; ++s) {
+    ASSERT_TRUE(spool->Append(Meta(s), Payload(s, 100)).stored);
+    auto r = spool->ReadAfter(s - 1);
+    ASSERT_TRUE(r.batch.has_value());
+    ASSERT_EQ(r.batch->sequence, s);
+    spool->Acknowledge(s);
+  }
+  const auto u = spool->Usage();
+  EXPECT_EQ(u.batches, 0u);
+  EXPECT_EQ(u.cached_batches, 0u);
+  EXPECT_LE(u.cache_order_entries, 64u) << "acknowledged batches stay in the cache's order";
+}
+
+TEST_F(SpoolTest, CacheBookkeepingStaysBoundedWhenSegmentsAreEvicted) {
+  // drop_oldest with the collector away: whole segments are evicted again
+  // and again; the cache keeps only what the spool still holds.
+  auto spool = Open(256 << 10);
+  for (uint64_t s = 1; s <= 5000; ++s) {
+    ASSERT_TRUE(spool->Append(Meta(s), Payload(s, 1000)).stored);
+  }
+  const auto u = spool->Usage();
+  EXPECT_LT(u.batches, 256u);
+  EXPECT_LE(u.cached_batches, u.batches);
+  EXPECT_LE(u.cache_order_entries, 2 * u.cached_batches + 64);
+}
+
+TEST_F(SpoolTest, SequenceZeroIsRefusedAsAWriteError) {
+  // The sequence store's refusal (no durable reservation) reaches the
+  // caller's write-error path instead of a frame recovery would drop.
+  auto spool = Open();
+  const auto r = spool->Append(Meta(0), Payload(0));
+  EXPECT_FALSE(r.stored);
+  EXPECT_TRUE(r.write_error);
+  EXPECT_EQ(spool->Usage().batches, 0u);
+}
+
 TEST_F(SpoolTest, ASecondProcessCannotOpenTheSameSpool) {
   auto first = Open();
   SpoolOptions o;
