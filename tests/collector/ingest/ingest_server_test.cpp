@@ -408,6 +408,9 @@ TEST_F(IngestServerTest, ASecondStreamOfTheSameIdentityReplacesTheFirst) {
   ASSERT_TRUE(entry.has_value());
   EXPECT_TRUE(entry->connected);
   EXPECT_EQ(entry->restarts, 1u);  // instance 1 -> 2
+  // Raised when the old stream's reactor is done, which can be just after
+  // its client has seen the status.
+  EXPECT_TRUE(handler_.WaitFor([&] { return handler_.CountEvents(Kind::kReplaced) >= 1; }));
   EXPECT_EQ(handler_.CountEvents(Kind::kReplaced), 1u);
 }
 
