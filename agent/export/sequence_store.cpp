@@ -149,15 +149,32 @@ bool SequenceStore::Write(bool clean, bool sync) {
 }
 
 uint64_t SequenceStore::Next() {
-  uint64_t next = last_.load(std::memory_order_relaxed) + 1;
+  const uint64_t next = last_.load(std::memory_order_relaxed) + 1;
+  if (next <= reserved_) {
+    // Covered by the durable reservation: even if this unsynced write fails,
+    // a restart continues after `last` (same boot) or after the reservation
+    // (unclean reboot), and the collector's Welcome raises the floor.
+    last_.store(next, std::memory_order_relaxed);
+    (void)Write(false, false);
+    return next;
+  }
+  // Past the reservation: extend it durably before handing out `next`. A
+  // number beyond the last durable reservation could be issued again after
+  // an unclean reboot (the restart trusts only the reservation).
+  constexpr int kAttempts = 3;
+  const uint64_t durable = reserved_;
+  reserved_ = next + kReservationBlock;
   last_.store(next, std::memory_order_relaxed);
-  bool extend = next > reserved_;
-  if (extend) reserved_ = next + kReservationBlock;
-  // A failed write is not fatal here: the durable reservation still covers
-  // `next`, or the synced extension below failed and the next start treats
-  // the state as unclean. Either way no number is ever reissued.
-  (void)Write(false, extend);
-  return next;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (Write(false, true)) return next;
+  }
+  // Refused: nothing issued, the reservation stays what the disk holds. 0 is
+  // never a batch sequence; the spool refuses it as a write error (this file
+  // lives in the spool directory), so the batch is counted as lost and
+  // reported. The next call tries again.
+  reserved_ = durable;
+  last_.store(next - 1, std::memory_order_relaxed);
+  return 0;
 }
 
 void SequenceStore::RaiseFloor(uint64_t sequence) {

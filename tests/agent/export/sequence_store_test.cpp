@@ -5,11 +5,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "tests/transport/test_pki.h"
 
@@ -130,6 +133,89 @@ TEST(SequenceStoreTest, ATornSlotFallsBackToTheOtherOne) {
   EXPECT_GT(next, 6u);
   EXPECT_LE((*s)->unknown_first(), 7u);
   EXPECT_EQ((*s)->unknown_last(), next - 1);
+}
+
+// Makes every write to a regular file fail (EFBIG) while in scope: the
+// file-size limit applies to root too, unlike permissions.
+class WritesFail {
+ public:
+  WritesFail() {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit none = old_;
+    none.rlim_cur = 0;
+    ok_ = ::setrlimit(RLIMIT_FSIZE, &none) == 0;
+  }
+  ~WritesFail() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool ok_ = false;
+};
+
+TEST(SequenceStoreTest, NoNumberPastAReservationThatDidNotReachTheDisk) {
+  TempDir dir("vigil-seq");
+  auto boot = dir.path() / "boot_id";
+  WriteBootId(boot, "11111111-2222-3333-4444-555555555555");
+  constexpr uint64_t kBlock = SequenceStore::kReservationBlock;
+  std::vector<uint64_t> issued;
+  {
+    auto s = SequenceStore::Open(dir.str(), 0, boot.string());
+    ASSERT_TRUE(s.has_value());
+    // Open reserved 1..kBlock durably; use all but the last few.
+    for (uint64_t i = 0; i + 4 < kBlock; ++i) issued.push_back((*s)->Next());
+    {
+      WritesFail fail;
+      ASSERT_TRUE(fail.ok());
+      // Still inside the durable reservation: issued although the
+      // (unsynced) writes fail.
+      for (int i = 0; i < 4; ++i) issued.push_back((*s)->Next());
+      EXPECT_EQ(issued.back(), kBlock);
+      // Past it the reservation cannot be extended: refused, repeatedly.
+      EXPECT_EQ((*s)->Next(), 0u);
+      EXPECT_EQ((*s)->Next(), 0u);
+      EXPECT_EQ((*s)->last_assigned(), kBlock);
+    }
+    // The disk recovers: the next call extends the reservation and goes on
+    // without a hole.
+    issued.push_back((*s)->Next());
+    EXPECT_EQ(issued.back(), kBlock + 1);
+    for (int i = 0; i < 10; ++i) issued.push_back((*s)->Next());
+    // No MarkClean: the power went out.
+  }
+  WriteBootId(boot, "99999999-8888-7777-6666-555555555555");
+  auto s = SequenceStore::Open(dir.str(), 0, boot.string());
+  ASSERT_TRUE(s.has_value());
+  EXPECT_GT((*s)->Next(), issued.back()) << "a number issued before the reboot is issued again";
+}
+
+TEST(SequenceStoreTest, FailedExtensionIsNotTrustedAfterAnUncleanReboot) {
+  TempDir dir("vigil-seq");
+  auto boot = dir.path() / "boot_id";
+  WriteBootId(boot, "11111111-2222-3333-4444-555555555555");
+  std::vector<uint64_t> issued;
+  {
+    auto s = SequenceStore::Open(dir.str(), 0, boot.string());
+    ASSERT_TRUE(s.has_value());
+    for (uint64_t i = 0; i < SequenceStore::kReservationBlock; ++i) issued.push_back((*s)->Next());
+    WritesFail fail;
+    ASSERT_TRUE(fail.ok());
+    // The disk refuses every write from here until the power goes out.
+    for (int i = 0; i < 5; ++i) {
+      const uint64_t n = (*s)->Next();
+      if (n != 0) issued.push_back(n);
+    }
+  }
+  WriteBootId(boot, "99999999-8888-7777-6666-555555555555");
+  auto s = SequenceStore::Open(dir.str(), 0, boot.string());
+  ASSERT_TRUE(s.has_value());
+  const uint64_t next = (*s)->Next();
+  for (uint64_t n : issued) EXPECT_LT(n, next) << n << " would be issued twice";
 }
 
 }  // namespace
