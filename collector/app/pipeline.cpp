@@ -157,6 +157,9 @@ void Pipeline::OnAgentEvent(const ingest::AgentInfo& agent, const ingest::AgentE
       c.window_start_ns = ToNs(r.window_start());
       c.window_end_ns = ToNs(r.window_end());
       c.detail = vigil::v1::LossReason_Name(r.reason());
+      // The store records each (agent, report_id) once, also across
+      // collector restarts (ingest only remembers ids while it runs).
+      c.report_id = r.report_id();
       break;
     }
     case Kind::kHeartbeat: {

@@ -293,5 +293,28 @@ TEST_F(PipelineTest, RedeliveredBatchIsNotEvaluatedAgainAndDoesNotSwallowTimerAl
   EXPECT_TRUE(WaitFor([&] { return StoredAlerts("corr") >= 1; }, 5s));
 }
 
+TEST_F(PipelineTest, LossReportReachesTheStoreWithItsReportId) {
+  // Ingest forgets the ids it counted when the collector restarts; the
+  // store remembers them, so a report resent after a restart is recorded
+  // once only if the pipeline passes the id on.
+  Start(1000ms);
+  vigil::v1::LossReport report;
+  report.set_reason(vigil::v1::LOSS_REASON_SPOOL_OVERFLOW);
+  report.set_first_sequence(3);
+  report.set_last_sequence(9);
+  report.set_records(700);
+  report.set_report_id("spool-overflow-3");
+  ingest::AgentEvent event;
+  event.kind = ingest::AgentEvent::Kind::kLossReport;
+  event.received_ns = NowNs();
+  event.loss_report = &report;
+  pipeline_->OnAgentEvent(agent_a_, event);
+  pipeline_->OnAgentEvent(agent_a_, event);
+  EXPECT_TRUE(
+      WaitFor([&] { return store_->stats().duplicate_loss_reports_skipped.load() == 1; }, 3s));
+  EXPECT_EQ(pipeline_->stats().coverage_events.load(), 2u);
+  EXPECT_EQ(pipeline_->stats().coverage_errors.load(), 0u);
+}
+
 }  // namespace
 }  // namespace vigil::collector::app
