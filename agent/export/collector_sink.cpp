@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -55,6 +56,11 @@ constexpr uint8_t kTagCreatedAt = 0x1A;   // EventBatch.created_at = 3
 constexpr uint8_t kTagAgentBatch = 0x12;  // AgentMessage.batch = 2
 constexpr size_t kMaxPendingLossReports = 1024;
 constexpr auto kWelcomeGrace = std::chrono::seconds(10);
+// <spool>/losses: "VLS2", then entries [kind u8][len u32][crc32c u32][LossReport].
+// Files without the magic are the older format: [len][crc][LossReport]...
+constexpr char kStateMagic[4] = {'V', 'L', 'S', '2'};
+constexpr uint8_t kEntryLoss = 1;        // a pending loss report
+constexpr uint8_t kEntryUnresolved = 2;  // in-flight batch evicted; the next Welcome decides
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -98,6 +104,40 @@ grpc::ByteBuffer MessageBuffer(const v1::AgentMessage& msg) {
   std::string bytes = msg.SerializeAsString();
   grpc::Slice slice(bytes);
   return grpc::ByteBuffer(&slice, 1);
+}
+
+// `payload` (a serialized EventBatch numbered `old_seq`) numbered `new_seq`.
+// Batches sealed here end with the sequence field: replaced in place; any
+// other layout is parsed and serialized again.
+std::optional<std::string> Resequenced(const std::string& payload, uint64_t old_seq,
+                                       uint64_t new_seq) {
+  uint8_t tail[1 + 10];
+  tail[0] = kTagSequence;
+  const auto old_len =
+      static_cast<size_t>(CodedOut::WriteVarint64ToArray(old_seq, tail + 1) - tail);
+  if (payload.size() >= old_len &&
+      std::memcmp(payload.data() + payload.size() - old_len, tail, old_len) == 0) {
+    std::string out(payload, 0, payload.size() - old_len);
+    const auto new_len =
+        static_cast<size_t>(CodedOut::WriteVarint64ToArray(new_seq, tail + 1) - tail);
+    out.append(reinterpret_cast<const char*>(tail), new_len);
+    return out;
+  }
+  v1::EventBatch batch;
+  if (!batch.ParseFromString(payload)) return std::nullopt;
+  batch.set_sequence(new_seq);
+  return batch.SerializeAsString();
+}
+
+bool WriteFileAtomically(const std::string& path, const std::string& data) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    out.flush();
+    if (!out) return false;
+  }
+  return ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 std::string Hostname() {
@@ -161,9 +201,23 @@ class CollectorSinkImpl final : public CollectorSink {
                      uint64_t records, int64_t start_ns, int64_t end_ns);
   void EvictedLocked(const SpooledBatch& b);
   void ConfirmLossesLocked(uint64_t acked_sequence);
+  /// In-flight batches evicted from the spool whose stream ended before
+  /// their ack: the Welcome says whether the collector committed them.
+  void ResolveUnresolvedLocked(uint64_t welcome_sequence, bool renumbered);
+  std::string NewReportIdLocked();
+  /// Writes the pending loss reports and unresolved batches to
+  /// <spool>/losses. Called by both threads: serialized by persist_mu_, and
+  /// a snapshot is written only if newer than the last one written.
   void PersistLosses();
   void LoadLosses();
   uint64_t PendingLocked() const;  // also takes q_mu_
+
+  // Renumbering (seq_mu_ held; takes acct_mu_ per batch): every spooled
+  // batch with sequence <= old_hi gets a new number from seq_. Progress is
+  // kept in <spool>/renumber so a killed agent resumes without loss.
+  void RenumberSpool(uint64_t old_hi);
+  void WriteRenumberMarker(uint64_t old_hi, uint64_t done);
+  void SyncSpool();
 
   // Sender.
   void SenderLoop();
@@ -227,10 +281,20 @@ class CollectorSinkImpl final : public CollectorSink {
   struct PendingLoss {
     v1::LossReport report;
     bool sent = false;
+    // Never sent (in this process): a later loss may be merged into it. A
+    // report the collector may have seen keeps its content: it is counted
+    // once per report_id.
+    bool mergeable = true;
     uint64_t sent_after = 0;  // last batch sent before it: a higher ack confirms it
   };
   std::deque<PendingLoss> losses_;
-  bool losses_dirty_ = false;
+  uint64_t state_gen_ = 0;  // bumped on every change of losses_ / unresolved_
+  uint64_t report_counter_ = 0;
+  // In-flight batches evicted from the spool when their stream ended before
+  // the ack (records still counted in orphaned_), by sequence.
+  std::map<uint64_t, InFlight> unresolved_;
+  uint64_t batches_renumbered_ = 0;
+  uint64_t spool_syncs_ = 0, synced_sequence_ = 0;
   uint64_t loss_reports_sent_ = 0;
   uint64_t connects_ = 0, connect_failures_ = 0, auth_rejections_ = 0, ack_timeouts_ = 0;
   bool connected_ = false;
@@ -245,6 +309,10 @@ class CollectorSinkImpl final : public CollectorSink {
   std::optional<Steady::time_point> stop_deadline_;
   bool shut_down_ = false;
   std::mutex shutdown_mu_;
+
+  // PersistLosses (lock order: persist_mu_ before acct_mu_).
+  std::mutex persist_mu_;
+  uint64_t persisted_gen_ = 0;  // state_gen_ of what <spool>/losses holds
 
   std::thread batcher_, sender_;
 };
@@ -291,11 +359,31 @@ std::expected<void, std::string> CollectorSinkImpl::Init() {
   if (!seq) return std::unexpected(seq.error());
   seq_ = std::move(*seq);
 
-  std::lock_guard lock(acct_mu_);
+  std::unique_lock lock(acct_mu_);
   LoadLosses();
   last_sealed_ = seq_->last_assigned();
   spooled_ = rec.records;
   recovered_ = rec.records;
+  for (const auto& [s, f] : unresolved_) {
+    // Evicted while in flight before the restart: the next Welcome decides.
+    recovered_ += f.records;
+    orphaned_ += f.records;
+  }
+  {
+    // A renumbering (see RunSession) that a kill interrupted: batches up to
+    // `done` were copied under new numbers, the rest still need it.
+    std::ifstream marker(opt_.spool_directory + "/renumber");
+    uint64_t old_hi = 0, done = 0;
+    if (marker >> old_hi >> done && old_hi > 0) {
+      for (const auto& b : spool_->Acknowledge(done)) {
+        spooled_ -= b.records;
+        recovered_ -= b.records;  // also held under its new number
+      }
+      lock.unlock();
+      RenumberSpool(old_hi);  // no other thread yet
+      lock.lock();
+    }
+  }
   for (const auto& d : rec.damaged) {
     recovered_ += d.records;
     dropped_corrupt_ += d.records;
@@ -387,27 +475,42 @@ void CollectorSinkImpl::Tick(int64_t) {
 
 void CollectorSinkImpl::BatcherLoop() {
   const auto delay = opt_.batch_max_delay;
+  const auto sync_interval = opt_.spool_fsync_interval;
   auto last_sync = Steady::now();
+  bool unsynced = false;  // batches sealed since the last Sync()
   for (;;) {
+    bool seal = false;
     {
       std::unique_lock lock(q_mu_);
       for (;;) {
         if (chunks_.size() > 1 ||
             (!chunks_.empty() && chunks_.front().records >= opt_.batch_max_events)) {
+          seal = true;
           break;
         }
         if (!chunks_.empty() &&
             (flush_requested_ || batcher_stop_ || Steady::now() - chunks_.front().since >= delay)) {
+          seal = true;
           break;
         }
         if (chunks_.empty()) {
           flush_requested_ = false;
           if (batcher_stop_) break;
         }
+        // Idle (or a batch still filling) with sealed batches not yet
+        // synced: sync when they are `spool_fsync_interval` old, not at
+        // the next batch, however late that comes.
+        const auto now = Steady::now();
+        if (unsynced && now - last_sync >= sync_interval) break;
         auto wait = chunks_.empty() ? std::chrono::milliseconds(200)
                                     : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          chunks_.front().since + delay - Steady::now()) +
+                                          chunks_.front().since + delay - now) +
                                           std::chrono::milliseconds(1);
+        if (unsynced) {
+          wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    last_sync + sync_interval - now) +
+                                    std::chrono::milliseconds(1));
+        }
         batcher_cv_.wait_for(
             lock, std::clamp<std::chrono::milliseconds>(wait, std::chrono::milliseconds(1),
                                                         std::chrono::milliseconds(200)));
@@ -419,7 +522,7 @@ void CollectorSinkImpl::BatcherLoop() {
       // Both locks: records leave the queue and enter `sealing` atomically.
       std::lock_guard acct(acct_mu_);
       std::lock_guard lock(q_mu_);
-      if (!chunks_.empty()) {
+      if (seal && !chunks_.empty()) {
         chunk = std::move(chunks_.front());
         chunks_.pop_front();
         queued_ -= chunk.records;
@@ -433,25 +536,28 @@ void CollectorSinkImpl::BatcherLoop() {
         queue_loss_start_ns_ = queue_loss_end_ns_ = 0;
       }
     }
-    if (chunk.records > 0) SealChunk(std::move(chunk));
+    if (chunk.records > 0) {
+      SealChunk(std::move(chunk));
+      unsynced = true;
+    }
     PersistLosses();
     auto now = Steady::now();
-    if (now - last_sync >= opt_.spool_fsync_interval) {
-      spool_->Sync();
+    if (unsynced && now - last_sync >= sync_interval) {
+      SyncSpool();
       last_sync = now;
+      unsynced = false;
     }
     flush_cv_.notify_all();
   }
-  spool_->Sync();
+  SyncSpool();
   flush_cv_.notify_all();
 }
 
 void CollectorSinkImpl::SealChunk(Chunk chunk) {
-  uint64_t seq;
-  {
-    std::lock_guard lock(seq_mu_);
-    seq = seq_->Next();
-  }
+  // seq_mu_ until the batch is in the spool: a renumbering at Welcome
+  // (RunSession) sees either none of it or a spooled batch.
+  std::lock_guard seq_lock(seq_mu_);
+  const uint64_t seq = seq_->Next();
   // The events are already framed; protobuf accepts fields in any order,
   // so created_at and the sequence go after them and nothing is copied.
   google::protobuf::Timestamp ts;
@@ -503,8 +609,8 @@ void CollectorSinkImpl::AddLossLocked(v1::LossReason reason, uint64_t first_seq,
                                       int64_t end_ns) {
   // Coalesce consecutive losses of one kind into one report: an overflow
   // evicts many batches at once, and the collector wants ranges.
-  losses_dirty_ = true;
-  if (!losses_.empty() && !losses_.back().sent) {
+  ++state_gen_;
+  if (!losses_.empty() && !losses_.back().sent && losses_.back().mergeable) {
     v1::LossReport& prev = losses_.back().report;
     bool contiguous =
         first_seq != 0 && prev.last_sequence() != 0 && prev.last_sequence() + 1 == first_seq;
@@ -540,6 +646,7 @@ void CollectorSinkImpl::AddLossLocked(v1::LossReason reason, uint64_t first_seq,
   if (start_ns != 0) SetTimestamp(r.mutable_window_start(), start_ns);
   if (end_ns != 0) SetTimestamp(r.mutable_window_end(), end_ns);
   SetTimestamp(r.mutable_occurred_at(), NowNs());
+  r.set_report_id(NewReportIdLocked());
   losses_.push_back(PendingLoss{std::move(r)});
   sender_cv_.notify_all();
 }
@@ -599,6 +706,9 @@ CollectorSinkStats CollectorSinkImpl::Stats() const {
   s.loss_reports_sent = loss_reports_sent_;
   s.loss_reports_pending = losses_.size();
   s.cert_not_after_ns = cert_not_after_ns_;
+  s.batches_renumbered = batches_renumbered_;
+  s.spool_syncs = spool_syncs_;
+  s.last_synced_sequence = synced_sequence_;
   return s;
 }
 
@@ -790,52 +900,220 @@ void CollectorSinkImpl::ConfirmLossesLocked(uint64_t acked_sequence) {
   // reads it: an ack for a batch sent after the report proves it arrived.
   while (!losses_.empty() && losses_.front().sent && losses_.front().sent_after < acked_sequence) {
     losses_.pop_front();
-    losses_dirty_ = true;
+    ++state_gen_;
   }
 }
 
 void CollectorSinkImpl::PersistLosses() {
-  std::string data;
+  // Both threads persist; persist_mu_ makes the snapshot and its write one
+  // step, so a write never interleaves with another and an older snapshot
+  // never replaces a newer one. A failed write is retried at the next call.
+  std::lock_guard persist(persist_mu_);
+  std::string data(kStateMagic, sizeof(kStateMagic));
+  uint64_t gen;
   {
     std::lock_guard lock(acct_mu_);
-    if (!losses_dirty_) return;
-    losses_dirty_ = false;
-    for (const auto& l : losses_) {
-      std::string bytes = l.report.SerializeAsString();
+    gen = state_gen_;
+    if (gen == persisted_gen_) return;
+    auto put = [&data](uint8_t kind, const v1::LossReport& r) {
+      std::string bytes = r.SerializeAsString();
       uint32_t len = static_cast<uint32_t>(bytes.size());
       uint32_t crc = Crc32c(bytes.data(), bytes.size());
+      data.push_back(static_cast<char>(kind));
       data.append(reinterpret_cast<const char*>(&len), 4);
       data.append(reinterpret_cast<const char*>(&crc), 4);
       data.append(bytes);
+    };
+    for (const auto& l : losses_) put(kEntryLoss, l.report);
+    for (const auto& [seq, f] : unresolved_) {
+      v1::LossReport r;
+      r.set_reason(v1::LOSS_REASON_SPOOL_OVERFLOW);
+      r.set_first_sequence(seq);
+      r.set_last_sequence(seq);
+      r.set_batches(1);
+      r.set_records(f.records);
+      if (f.first_event_ns != 0) SetTimestamp(r.mutable_window_start(), f.first_event_ns);
+      if (f.last_event_ns != 0) SetTimestamp(r.mutable_window_end(), f.last_event_ns);
+      put(kEntryUnresolved, r);
     }
   }
   // Not synced: survives a killed agent; a power loss may forget reports,
   // which the collector still sees as sequence gaps.
-  std::string path = opt_.spool_directory + "/losses";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out) return;
-  }
-  ::rename(tmp.c_str(), path.c_str());
+  if (WriteFileAtomically(opt_.spool_directory + "/losses", data)) persisted_gen_ = gen;
 }
 
 void CollectorSinkImpl::LoadLosses() {
   std::ifstream in(opt_.spool_directory + "/losses", std::ios::binary);
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t at = 0;
-  while (at + 8 <= data.size()) {
+  const bool tagged =
+      data.size() >= sizeof(kStateMagic) && std::memcmp(data.data(), kStateMagic, 4) == 0;
+  size_t at = tagged ? sizeof(kStateMagic) : 0;
+  const size_t head = tagged ? 9 : 8;
+  while (at + head <= data.size()) {
+    uint8_t kind = kEntryLoss;
+    if (tagged) kind = static_cast<uint8_t>(data[at]);
     uint32_t len, crc;
-    std::memcpy(&len, data.data() + at, 4);
-    std::memcpy(&crc, data.data() + at + 4, 4);
-    if (at + 8 + len > data.size() || Crc32c(data.data() + at + 8, len) != crc) break;
+    std::memcpy(&len, data.data() + at + head - 8, 4);
+    std::memcpy(&crc, data.data() + at + head - 4, 4);
+    if (len > data.size() - at - head || Crc32c(data.data() + at + head, len) != crc) break;
     v1::LossReport r;
-    if (r.ParseFromArray(data.data() + at + 8, static_cast<int>(len))) {
-      losses_.push_back(PendingLoss{std::move(r)});
+    if (r.ParseFromArray(data.data() + at + head, static_cast<int>(len))) {
+      if (kind == kEntryLoss) {
+        // It may have reached the collector before the restart: resent as
+        // it is, under its id. Reports of agents that predate report_id
+        // get one now.
+        if (r.report_id().empty()) {
+          r.set_report_id(NewReportIdLocked());
+          ++state_gen_;
+        }
+        PendingLoss l{std::move(r)};
+        l.mergeable = false;
+        losses_.push_back(std::move(l));
+      } else if (kind == kEntryUnresolved && r.first_sequence() != 0) {
+        InFlight f;
+        f.records = static_cast<uint32_t>(r.records());
+        f.orphaned = true;
+        auto ns = [](const google::protobuf::Timestamp& t) {
+          return t.seconds() * 1000000000 + t.nanos();
+        };
+        if (r.has_window_start()) f.first_event_ns = ns(r.window_start());
+        if (r.has_window_end()) f.last_event_ns = ns(r.window_end());
+        unresolved_[r.first_sequence()] = f;
+      }
     }
-    at += 8 + len;
+    at += head + len;
   }
+}
+
+std::string CollectorSinkImpl::NewReportIdLocked() {
+  // The process's random instance id and a counter: unique per agent
+  // without coordination (a restored state directory cannot reissue an id).
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%016llx-%llu", static_cast<unsigned long long>(instance_id_),
+                static_cast<unsigned long long>(++report_counter_));
+  return buf;
+}
+
+void CollectorSinkImpl::ResolveUnresolvedLocked(uint64_t welcome_sequence, bool renumbered) {
+  if (unresolved_.empty()) return;
+  for (const auto& [seq, f] : unresolved_) {
+    orphaned_ -= f.records;
+    if (!renumbered && seq <= welcome_sequence) {
+      // The collector committed it; only the ack was lost with the stream.
+      acked_ += f.records;
+      ++batches_acked_;
+      continue;
+    }
+    dropped_overflow_ += f.records;
+    ++batches_dropped_overflow_;
+    // After renumbering our old numbers mean other batches to the collector.
+    const uint64_t s = renumbered ? 0 : seq;
+    AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, s, s, 1, f.records, f.first_event_ns,
+                  f.last_event_ns);
+  }
+  unresolved_.clear();
+  ++state_gen_;
+  flush_cv_.notify_all();
+}
+
+void CollectorSinkImpl::WriteRenumberMarker(uint64_t old_hi, uint64_t done) {
+  (void)WriteFileAtomically(opt_.spool_directory + "/renumber",
+                            std::to_string(old_hi) + " " + std::to_string(done) + "\n");
+}
+
+void CollectorSinkImpl::RenumberSpool(uint64_t old_hi) {
+  uint64_t moved = 0, lost = 0;
+  for (;;) {
+    std::lock_guard lock(acct_mu_);
+    auto r = spool_->ReadAfter(0);
+    for (const auto& c : r.corrupt) {
+      spooled_ -= c.records;
+      dropped_corrupt_ += c.records;
+      ++batches_dropped_corrupt_;
+      const uint64_t s = c.sequence > old_hi ? c.sequence : 0;
+      AddLossLocked(v1::LOSS_REASON_SPOOL_CORRUPT, s, s, 1, c.records, c.first_event_ns,
+                    c.last_event_ns);
+    }
+    if (!r.batch || r.batch->sequence > old_hi) break;
+    const SpooledBatch old = *r.batch;
+    SpooledBatch meta = old;
+    meta.sequence = seq_->Next();
+    std::optional<std::string> bytes = Resequenced(*r.payload, old.sequence, meta.sequence);
+    Spool::AppendResult result;
+    if (bytes) {
+      result = spool_->Append(meta, std::make_shared<const std::string>(std::move(*bytes)));
+    }
+    // The old copy goes once the new one is written (a kill in between:
+    // the marker says it was copied).
+    for (const auto& e : result.evicted) {
+      if (e.sequence == old.sequence) continue;  // the copy holds it
+      if (e.sequence > old_hi) {
+        EvictedLocked(e);
+        continue;
+      }
+      // Not renumbered yet: lost to the overflow; its old number means
+      // another batch to the collector, so it is reported without one.
+      spooled_ -= e.records;
+      dropped_overflow_ += e.records;
+      ++batches_dropped_overflow_;
+      ++lost;
+      AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, 0, 0, 1, e.records, e.first_event_ns,
+                    e.last_event_ns);
+    }
+    last_sealed_ = meta.sequence;
+    if (result.stored) {
+      ++batches_renumbered_;
+      ++moved;
+    } else {
+      spooled_ -= old.records;
+      ++lost;
+      if (!bytes) {
+        dropped_corrupt_ += old.records;
+        ++batches_dropped_corrupt_;
+      } else if (result.write_error) {
+        dropped_write_error_ += old.records;
+      } else {
+        dropped_overflow_ += old.records;
+        ++batches_dropped_overflow_;
+      }
+      // Under its new number: it explains the gap the collector will see.
+      AddLossLocked(bytes ? v1::LOSS_REASON_SPOOL_OVERFLOW : v1::LOSS_REASON_SPOOL_CORRUPT,
+                    meta.sequence, meta.sequence, 1, old.records, old.first_event_ns,
+                    old.last_event_ns);
+    }
+    (void)spool_->Acknowledge(old.sequence);
+    WriteRenumberMarker(old_hi, old.sequence);
+  }
+  {
+    std::lock_guard lock(acct_mu_);
+    // Reports not yet sent that name our old numbers would point at other
+    // batches: keep them, without sequences.
+    for (auto& l : losses_) {
+      if (!l.mergeable || l.report.first_sequence() > old_hi) continue;
+      l.report.set_first_sequence(0);
+      l.report.set_last_sequence(0);
+      ++state_gen_;
+    }
+  }
+  SyncSpool();
+  ::unlink((opt_.spool_directory + "/renumber").c_str());
+  if (moved > 0 || lost > 0) {
+    Log(LogLevel::kWarning, "collector sink: renumbered " + std::to_string(moved) +
+                                " spooled batches above the collector's sequence" +
+                                (lost > 0 ? "; " + std::to_string(lost) + " lost meanwhile" : ""));
+  }
+}
+
+void CollectorSinkImpl::SyncSpool() {
+  uint64_t target;
+  {
+    std::lock_guard lock(acct_mu_);
+    target = last_sealed_;
+  }
+  spool_->Sync();
+  std::lock_guard lock(acct_mu_);
+  ++spool_syncs_;
+  synced_sequence_ = std::max(synced_sequence_, target);
 }
 
 CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& address,
@@ -917,17 +1195,31 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     Log(LogLevel::kInfo, "collector sink: connected to " + address + " as " + welcome.agent_id() +
                              " (" + welcome.agency() + "); collector holds up to sequence " +
                              std::to_string(welcome.last_sequence()));
+    bool renumbered = false;
     {
       std::lock_guard lock(seq_mu_);
-      if (welcome.last_sequence() > seq_->last_assigned()) {
+      const uint64_t ours = seq_->last_assigned();
+      if (welcome.last_sequence() > ours) {
         // The collector holds sequences we never issued in this state: our
         // spool directory is older than what we sent (restored from backup,
-        // or replaced). Never reuse those numbers.
+        // wiped, reinstalled). Never reuse those numbers, and do not take
+        // the Welcome as an ack of what we spooled under them: the
+        // collector holds other batches under those numbers. Every spooled
+        // batch gets a number above the collector's and is sent.
         Log(LogLevel::kError, "collector sink: collector holds sequence " +
                                   std::to_string(welcome.last_sequence()) + " beyond our last (" +
-                                  std::to_string(seq_->last_assigned()) + "); skipping ahead");
+                                  std::to_string(ours) + "); skipping ahead");
         seq_->RaiseFloor(welcome.last_sequence());
+        renumbered = true;
+        if (spool_->Usage().batches > 0) {
+          WriteRenumberMarker(ours, 0);
+          RenumberSpool(ours);
+        }
       }
+    }
+    {
+      std::lock_guard lock(acct_mu_);
+      ResolveUnresolvedLocked(welcome.last_sequence(), renumbered);
     }
     ApplyAck(welcome.last_sequence());
     last_sent = welcome.last_sequence();
@@ -946,6 +1238,7 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
         for (auto& l : losses_) {
           if (l.sent) continue;
           l.sent = true;
+          l.mergeable = false;
           l.sent_after = last_sent;
           losses.push_back(l.report);
         }
@@ -1060,14 +1353,11 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     connected_ = false;
     if (stalled) ++ack_timeouts_;
     // In-flight batches go back to "spooled" (resent next time), except
-    // those evicted meanwhile: they are lost now.
+    // those evicted meanwhile: the collector may have committed them and
+    // only the ack was lost. The next Welcome says which (still pending).
     for (const auto& [seq, f] : inflight_) {
       if (!f.orphaned) continue;
-      orphaned_ -= f.records;
-      dropped_overflow_ += f.records;
-      ++batches_dropped_overflow_;
-      AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, seq, seq, 1, f.records, f.first_event_ns,
-                    f.last_event_ns);
+      unresolved_[seq] = f;
     }
     inflight_.clear();
     inflight_bytes_ = 0;
@@ -1080,7 +1370,7 @@ CollectorSinkImpl::SessionEnd CollectorSinkImpl::RunSession(const std::string& a
     if (status.ok()) {
       while (!losses_.empty() && losses_.front().sent) losses_.pop_front();
     }
-    losses_dirty_ = true;
+    ++state_gen_;
     if (sender_stop_ && (graceful || StopDeadlinePassed())) end = SessionEnd::kStopped;
   }
   if (*welcomed) {

@@ -93,6 +93,11 @@ struct CollectorSinkStats {
   uint64_t ack_timeouts = 0;          ///< streams dropped because acks stopped
   uint64_t last_sequence = 0;         ///< highest sequence sealed
   int64_t cert_not_after_ns = 0;      ///< our client certificate (0 in plaintext mode)
+  /// Spooled batches given new sequence numbers because the collector held
+  /// higher ones than our sequence state (state directory restored or wiped).
+  uint64_t batches_renumbered = 0;
+  uint64_t spool_syncs = 0;           ///< fdatasyncs of the spool
+  uint64_t last_synced_sequence = 0;  ///< every batch sealed up to here has been synced
 };
 
 class CollectorSink : public RecordSink {
