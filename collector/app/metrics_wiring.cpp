@@ -66,7 +66,8 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     s.queue_capacity_events = queue_capacity_events;
     s.dropped_events = {
         {"duplicate", st.records_duplicate},
-        {"malformed", st.records_malformed + pipeline.stats().records_unusable.load()}};
+        {"malformed", st.records_malformed + pipeline.stats().records_unusable.load()},
+        {"stream_replaced", st.records_discarded}};
     for (size_t i = 0; i < ingest::kStreamRejectionCount; ++i) {
       s.handshake_rejections.push_back(
           {ingest::StreamRejectionName(static_cast<ingest::StreamRejection>(i)),
@@ -88,9 +89,10 @@ void WireMetricsSources(metrics::CollectorMetrics& m, ingest::IngestServer& inge
     }
     return s;
   });
-  m.SetStoreStatusSource([&store] {
+  m.SetStoreStatusSource([&store, &pipeline] {
     const auto& st = store.stats();
     metrics::StoreStatus s;
+    s.alerts_dropped = pipeline.stats().alerts_dropped.load();
     for (const auto& n : st.alerts_stored_by_level) s.alerts_stored += n.load();
     s.alerts_stored += st.shadow_alerts_stored.load();
     s.write_errors =

@@ -860,6 +860,12 @@ std::vector<prometheus::MetricFamily> CollectorMetrics::Collect() const {
                   MetricType::Counter);
     errors.Add({}, static_cast<double>(s.write_errors));
     out.push_back(errors.Take());
+    Family alerts_dropped("vigil_incidents_alerts_dropped_total",
+                          "Alerts raised but never stored (timer alerts over the carry cap "
+                          "while the store failed, or unstored at shutdown).",
+                          MetricType::Counter);
+    alerts_dropped.Add({}, static_cast<double>(s.alerts_dropped));
+    out.push_back(alerts_dropped.Take());
     Family latency("vigil_incidents_write_duration_seconds",
                    "Time for one incident-log write (commit).", MetricType::Histogram);
     latency.AddHistogram({}, store_write_.Snapshot());

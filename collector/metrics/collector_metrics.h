@@ -130,8 +130,11 @@ struct EngineStatus {
 };
 
 struct StoreStatus {
-  uint64_t alerts_stored = 0;                          ///< cumulative
-  uint64_t write_errors = 0;                           ///< cumulative
+  uint64_t alerts_stored = 0;  ///< cumulative
+  uint64_t write_errors = 0;   ///< cumulative
+  /// Alerts raised but never stored (timer alerts over the carry cap while
+  /// the store kept failing, or still unstored at shutdown), cumulative.
+  uint64_t alerts_dropped = 0;
   std::array<uint64_t, kLevelCount> open_incidents{};  ///< indexed by Level
   uint64_t forwarded = 0;                              ///< alerts forwarded to the SIEM, cumulative
   std::vector<NamedCount> forward_dropped;             ///< cumulative, by reason
@@ -163,8 +166,10 @@ struct CollectorMetricsOptions {
   TopTalkerOptions top_talkers;                                ///< top_k = 0 disables top talkers
   std::vector<std::string> services = {"dns", "http", "ssl"};  ///< known analyzers
   /// Names as collector/ingest reports them (records dropped at ingest;
-  /// `duplicate` is a redelivery already held, not a loss).
-  std::vector<std::string> ingest_drop_reasons = {"duplicate", "malformed"};
+  /// `duplicate` is a redelivery already held, `stream_replaced` a batch
+  /// read while its stream was being replaced and left unacknowledged so
+  /// the agent resends it: neither is a loss).
+  std::vector<std::string> ingest_drop_reasons = {"duplicate", "malformed", "stream_replaced"};
   /// collector/ingest StreamRejectionName() values.
   std::vector<std::string> tls_rejection_reasons = {
       "no_client_certificate", "unknown_ca",       "bad_signature",  "expired",

@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
     plan.spool_capacity_bytes = 1ull << 30;
     plan.certificate_not_after_unix = UnixS(start) + 120 * kDay;
     world.ingest.queue_capacity_events = 1000000;
-    world.ingest.dropped_events = {{"duplicate", 0}, {"malformed", 0}};
+    world.ingest.dropped_events = {{"duplicate", 0}, {"malformed", 0}, {"stream_replaced", 0}};
     world.ingest.handshake_rejections = {{"revoked", 0}, {"unknown_identity", 0}};
     world.store.forward_dropped = {{"buffer_full", 0}};
     for (const auto& r : rules) world.engine.rule_costs.push_back({r.id, 0});
@@ -283,6 +283,7 @@ int main(int argc, char** argv) {
       world.store.open_incidents = {0, 3, 7, 2, 1};
       world.store.forwarded = alerts;
       if (tick % 25 == 0) world.store.write_errors += 1;
+      if (tick % 40 == 0) world.store.alerts_dropped += 1;
       if (tick % 30 == 0) world.store.forward_dropped[0].value += 10;
       world.store.forward_queue_alerts = rng() % 100;
     }
