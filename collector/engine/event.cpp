@@ -47,6 +47,12 @@ std::string IpAddress::ToString() const {
 
 int64_t SecondsToNs(double seconds) {
   if (!std::isfinite(seconds)) return 0;
+  // An int64 holds nanoseconds up to about 9.22e9 s (year 2262). A record
+  // claiming more is nonsense but must not overflow: saturate, leaving room
+  // for the window arithmetic done on event times (a year's span).
+  constexpr double kLimit = 9.19e9;
+  if (seconds > kLimit) seconds = kLimit;
+  if (seconds < -kLimit) seconds = -kLimit;
   return std::llround(seconds * 1e6) * 1000;
 }
 

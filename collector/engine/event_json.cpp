@@ -30,7 +30,9 @@ bool Normalise(FieldType type, Value& v) {
     case FieldType::kTime:
     case FieldType::kInterval:
       if (!v.is_number()) return false;
-      v = Value::Double(MicrosToSeconds(std::llround(v.number() * 1e6)));
+      // Microsecond precision as Zeek writes it; SecondsToNs saturates
+      // values no int64 can hold.
+      v = Value::Double(MicrosToSeconds(SecondsToNs(v.number()) / 1000));
       return true;
     case FieldType::kDouble:
       if (!v.is_number()) return false;
@@ -51,7 +53,7 @@ bool Normalise(FieldType type, Value& v) {
         if (!item.is_number()) return false;
       }
       for (auto& item : v.mutable_array()) {
-        item = Value::Double(MicrosToSeconds(std::llround(item.number() * 1e6)));
+        item = Value::Double(MicrosToSeconds(SecondsToNs(item.number()) / 1000));
       }
       return true;
     }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 
 #include "collector/engine/event_json.h"
 #include "collector/engine/event_proto.h"
@@ -395,6 +396,27 @@ TEST(DerivedFields, NewBytesPreferDeltas) {
   EXPECT_EQ(Derived(DerivedField::kNewOrigBytes, R"({"_path":"conn","ts":1,"orig_bytes":900})")
                 .int_value(),
             900);
+}
+
+// Found by the zeek_view fuzzer under UBSan: a timestamp of 1.6e10 s
+// overflowed int64 nanoseconds (signed overflow, undefined behaviour).
+TEST(EventTime, AbsurdTimestampsSaturateInsteadOfOverflowing) {
+  EXPECT_EQ(SecondsToNs(1591367999.305988), 1591367999305988000);
+  EXPECT_EQ(SecondsToNs(-1.5), -1500000000);
+  EXPECT_EQ(SecondsToNs(1.5658643712123456e10), 9'190'000'000'000'000'000);
+  EXPECT_EQ(SecondsToNs(1e300), 9'190'000'000'000'000'000);
+  EXPECT_EQ(SecondsToNs(-1e300), -9'190'000'000'000'000'000);
+  EXPECT_EQ(SecondsToNs(std::numeric_limits<double>::quiet_NaN()), 0);
+  auto e = EventFromJson(R"({"_path":"dns","ts":1e19,"query":"x"})", Origin());
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->time_ns(), 9'190'000'000'000'000'000);
+  // Intervals and interval vectors (DNS TTLs) saturate the same way.
+  auto d = EventFromJson(R"({"_path":"dns","ts":1,"rtt":-1e300,"TTLs":[1e300,2.5]})", Origin());
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_DOUBLE_EQ(d->Find("rtt")->number(), -9.19e9);
+  ASSERT_EQ(d->Find("TTLs")->array().size(), 2u);
+  EXPECT_DOUBLE_EQ(d->Find("TTLs")->array()[0].number(), 9.19e9);
+  EXPECT_DOUBLE_EQ(d->Find("TTLs")->array()[1].number(), 2.5);
 }
 
 }  // namespace
