@@ -583,7 +583,9 @@ void CollectorSinkImpl::SealChunk(Chunk chunk) {
   auto result = spool_->Append(meta, std::move(payload));
   sealing_ -= count;
   ++batches_sealed_;
-  last_sealed_ = seq;
+  // 0: the sequence store could not make a reservation durable; Append has
+  // refused the batch as a write error and the last real number stands.
+  if (seq != 0) last_sealed_ = seq;
   for (const auto& e : result.evicted) EvictedLocked(e);
   if (result.stored) {
     spooled_ += count;
@@ -1060,7 +1062,7 @@ void CollectorSinkImpl::RenumberSpool(uint64_t old_hi) {
       AddLossLocked(v1::LOSS_REASON_SPOOL_OVERFLOW, 0, 0, 1, e.records, e.first_event_ns,
                     e.last_event_ns);
     }
-    last_sealed_ = meta.sequence;
+    if (meta.sequence != 0) last_sealed_ = meta.sequence;  // 0: see SealChunk
     if (result.stored) {
       ++batches_renumbered_;
       ++moved;
