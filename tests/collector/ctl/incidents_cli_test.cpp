@@ -112,18 +112,42 @@ TEST_F(CliTest, VerifyReportsHeadAndCatchesTampering) {
 }
 
 TEST_F(CliTest, VerifyWithKeptHeadDetectsTailTruncation) {
+  // A second collector session: its stop writes another signed checkpoint,
+  // so cutting it off leaves a log that ends on a valid checkpoint.
+  {
+    StoreConfig config;
+    config.db_path = db_;
+    config.signing_key_path = key_;
+    config.durability = Durability::kNormal;
+    auto store = IncidentStore::Open(config, OpenMode::kCollector, [] { return kT0 + 60 * kS; });
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    ASSERT_TRUE((*store)->Close().has_value());
+  }
   const auto ok = Vigilctl(Db() + "verify --pubkey " + key_ + ".pub");
+  ASSERT_EQ(ok.code, 0) << ok.out;
   const auto pos = ok.out.find("--expect-head ");
   ASSERT_NE(pos, std::string::npos);
   const std::string head = ok.out.substr(pos + 14, ok.out.find('\n', pos) - pos - 14);
-  ASSERT_EQ(Sh("sqlite3 " + db_ +
-               " \"DELETE FROM records WHERE seq >= 7; DELETE FROM coverage "
-               "WHERE seq = 7; DELETE FROM checkpoints WHERE seq = 8\""),
-            0);
+  auto truncate_from = [&](int seq) {
+    std::string sql;
+    for (const char* table : {"records", "genesis", "alerts", "incident_changes", "coverage",
+                              "exports", "prunes", "checkpoints"}) {
+      sql += std::string("DELETE FROM ") + table + " WHERE seq >= " + std::to_string(seq) + "; ";
+    }
+    return Sh("sqlite3 " + db_ + " \"" + sql + "\"");
+  };
+  // Back to the first session's checkpoint (record 8): invisible without the
+  // head the auditor kept, caught with it.
+  ASSERT_EQ(truncate_from(9), 0);
   EXPECT_EQ(Vigilctl(Db() + "verify --pubkey " + key_ + ".pub").code, 0);
   const auto caught = Vigilctl(Db() + "verify --pubkey " + key_ + ".pub --expect-head " + head);
   EXPECT_EQ(caught.code, 1) << caught.out;
   EXPECT_NE(caught.out.find("tail truncated"), std::string::npos) << caught.out;
+  // Past every checkpoint: caught even without the head, since a log that
+  // holds records must end under a valid signature.
+  ASSERT_EQ(truncate_from(7), 0);
+  const auto unsigned_log = Vigilctl(Db() + "verify --pubkey " + key_ + ".pub");
+  EXPECT_EQ(unsigned_log.code, 1) << unsigned_log.out;
 }
 
 TEST_F(CliTest, ExportAndVerifyExport) {
