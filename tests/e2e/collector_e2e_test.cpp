@@ -93,6 +93,30 @@ class CollectorEndToEnd : public ::testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
+  // The shipped rules and lists, mutual TLS with the CRL, this test's agent
+  // mapped to its agency; ephemeral ports announced in the ready file.
+  void StartCollector(Subprocess& collector) {
+    std::ofstream c(dir_ + "/collector.yaml");
+    c << "listen: 127.0.0.1:0\n"
+         "tls: {ca: pki/ca.crt, cert: pki/collector.crt, key: pki/collector.key, crl: pki/ca.crl}\n"
+         "agents:\n  - {identity: "
+      << kAgent << ", agency: " << kAgency
+      << ", site: Test}\n"
+         "rules:\n  directories: ["
+      << Source("rules")
+      << "]\n  lists:\n    bad_domains: " << Source("rules/lists/bad_domains.txt")
+      << "\n    bad_addresses: " << Source("rules/lists/bad_addresses.txt")
+      << "\n  watch: false\n"
+         "incidents: {database: incidents.db, signing_key: checkpoint.key}\n"
+         "metrics: {listen: 127.0.0.1:0}\n";
+    c.close();
+    ASSERT_TRUE(collector.Start({Bin("vigil-collector"), "--config", dir_ + "/collector.yaml",
+                                 "--ready-file", dir_ + "/ready"},
+                                "", dir_ + "/collector.log"));
+    ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ + "/ready"); }, std::chrono::seconds(30)))
+        << ReadFile(dir_ + "/collector.log");
+  }
+
   static constexpr const char* kAgent = "agent-e2e-district";
   static constexpr const char* kAgency = "District E2E";
   std::string dir_;
@@ -112,27 +136,8 @@ TEST_F(CollectorEndToEnd, DemoCaptureOverMutualTlsGivesExactlyTheRecordsAndPredi
   ASSERT_GT(offline["conn"], 0);
 
   // The collector.
-  {
-    std::ofstream c(dir_ + "/collector.yaml");
-    c << "listen: 127.0.0.1:0\n"
-         "tls: {ca: pki/ca.crt, cert: pki/collector.crt, key: pki/collector.key, crl: pki/ca.crl}\n"
-         "agents:\n  - {identity: "
-      << kAgent << ", agency: " << kAgency
-      << ", site: Test}\n"
-         "rules:\n  directories: ["
-      << Source("rules")
-      << "]\n  lists:\n    bad_domains: " << Source("rules/lists/bad_domains.txt")
-      << "\n    bad_addresses: " << Source("rules/lists/bad_addresses.txt")
-      << "\n  watch: false\n"
-         "incidents: {database: incidents.db, signing_key: checkpoint.key}\n"
-         "metrics: {listen: 127.0.0.1:0}\n";
-  }
   Subprocess collector;
-  ASSERT_TRUE(collector.Start({Bin("vigil-collector"), "--config", dir_ + "/collector.yaml",
-                               "--ready-file", dir_ + "/ready"},
-                              "", dir_ + "/collector.log"));
-  ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ + "/ready"); }, std::chrono::seconds(30)))
-      << ReadFile(dir_ + "/collector.log");
+  ASSERT_NO_FATAL_FAILURE(StartCollector(collector));
   const Json ready = Json::parse(ReadFile(dir_ + "/ready"));
   const std::string ingest = ready.at("ingest"), metrics = ready.at("metrics");
 
@@ -212,24 +217,8 @@ TEST_F(CollectorEndToEnd, DemoCaptureOverMutualTlsGivesExactlyTheRecordsAndPredi
 // follow, or a CRL that expires sooner than the one it replaced would raise
 // no warning before every agent is refused.
 TEST_F(CollectorEndToEnd, ReplacedCrlShowsItsOwnExpiryOnTheNextScrape) {
-  {
-    std::ofstream c(dir_ + "/collector.yaml");
-    c << "listen: 127.0.0.1:0\n"
-         "tls: {ca: pki/ca.crt, cert: pki/collector.crt, key: pki/collector.key, crl: pki/ca.crl}\n"
-         "rules:\n  directories: ["
-      << Source("rules")
-      << "]\n  lists:\n    bad_domains: " << Source("rules/lists/bad_domains.txt")
-      << "\n    bad_addresses: " << Source("rules/lists/bad_addresses.txt")
-      << "\n  watch: false\n"
-         "incidents: {database: incidents.db, signing_key: checkpoint.key}\n"
-         "metrics: {listen: 127.0.0.1:0}\n";
-  }
   Subprocess collector;
-  ASSERT_TRUE(collector.Start({Bin("vigil-collector"), "--config", dir_ + "/collector.yaml",
-                               "--ready-file", dir_ + "/ready"},
-                              "", dir_ + "/collector.log"));
-  ASSERT_TRUE(WaitUntil([&] { return fs::exists(dir_ + "/ready"); }, std::chrono::seconds(30)))
-      << ReadFile(dir_ + "/collector.log");
+  ASSERT_NO_FATAL_FAILURE(StartCollector(collector));
   const std::string metrics = Json::parse(ReadFile(dir_ + "/ready")).at("metrics");
   auto crl_expiry = [&] {
     std::string scrape;

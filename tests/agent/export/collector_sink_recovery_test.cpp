@@ -20,6 +20,7 @@
 #include "agent/export/collector_sink.h"
 #include "agent/export/sequence_store.h"
 #include "agent/export/spool.h"
+#include "tests/agent/export/sink_test_support.h"
 #include "tests/transport/test_pki.h"
 #include "vigil/v1/ingest.grpc.pb.h"
 
@@ -29,29 +30,9 @@ namespace {
 using namespace std::chrono_literals;
 using testing::TempDir;
 
-v1::Event MakeEvent(uint64_t i) {
-  v1::Event e;
-  e.set_uid("r" + std::to_string(i));
-  e.mutable_ts()->set_seconds(1700000000 + static_cast<int64_t>(i / 1000));
-  auto* f = e.mutable_flow();
-  f->mutable_totals()->set_orig_bytes(i);
-  f->set_history("ShADadFf");
-  return e;
-}
-
-uint64_t Dropped(const CollectorSinkStats& s) {
-  return s.records_dropped_queue_full + s.records_dropped_spool_overflow +
-         s.records_dropped_spool_corrupt + s.records_dropped_spool_write_error +
-         s.records_dropped_shutdown;
-}
-
-void ExpectIdentity(const CollectorSinkStats& s) {
-  EXPECT_EQ(s.records_emitted + s.records_recovered,
-            s.records_acked + s.records_pending + Dropped(s))
-      << "emitted=" << s.records_emitted << " recovered=" << s.records_recovered
-      << " acked=" << s.records_acked << " pending=" << s.records_pending
-      << " dropped=" << Dropped(s);
-}
+using sink_test::Dropped;
+using sink_test::ExpectIdentity;
+using sink_test::MakeEvent;
 
 /// A collector whose behaviour the test scripts. Batches are "committed" as
 /// they arrive (the high-water mark follows them); acks are sent only when

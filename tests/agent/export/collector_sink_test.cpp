@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "collector/ingest/ingest_server.h"
+#include "tests/agent/export/sink_test_support.h"
 #include "tests/collector/ingest/memory_batch_handler.h"
 #include "tests/transport/test_pki.h"
 
@@ -26,29 +27,9 @@ using testing::TestCert;
 using testing::TestPki;
 using namespace std::chrono_literals;
 
-v1::Event MakeEvent(uint64_t i) {
-  v1::Event e;
-  e.set_uid("r" + std::to_string(i));
-  e.mutable_ts()->set_seconds(1700000000 + static_cast<int64_t>(i / 1000));
-  auto* f = e.mutable_flow();
-  f->mutable_totals()->set_orig_bytes(i);
-  f->set_history("ShADadFf");
-  return e;
-}
-
-uint64_t Dropped(const CollectorSinkStats& s) {
-  return s.records_dropped_queue_full + s.records_dropped_spool_overflow +
-         s.records_dropped_spool_corrupt + s.records_dropped_spool_write_error +
-         s.records_dropped_shutdown;
-}
-
-void ExpectIdentity(const CollectorSinkStats& s) {
-  EXPECT_EQ(s.records_emitted + s.records_recovered,
-            s.records_acked + s.records_pending + Dropped(s))
-      << "emitted=" << s.records_emitted << " recovered=" << s.records_recovered
-      << " acked=" << s.records_acked << " pending=" << s.records_pending
-      << " dropped=" << Dropped(s);
-}
+using sink_test::Dropped;
+using sink_test::ExpectIdentity;
+using sink_test::MakeEvent;
 
 class CollectorSinkTest : public ::testing::Test {
  protected:
