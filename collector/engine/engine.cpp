@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
+#include <climits>
 #include <deque>
 #include <list>
 #include <queue>
+#include <set>
 #include <unordered_map>
 
 #include "collector/engine/match/field_view.h"
@@ -16,28 +18,57 @@ namespace {
 constexpr int64_t kNever = INT64_MIN;
 constexpr char kKeySeparator = '\x1f';
 
+// Saturating time arithmetic: timespans may be long (years) and event times
+// are clamped near the int64 range; a window edge never wraps around.
+int64_t AddSat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+int64_t SubSat(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
+// Sliding event_count / value_sum / value_avg aggregate their inputs into
+// time buckets of timespan/kBucketsPerSpan, so a group holds at most about
+// kBucketsPerSpan + 2 buckets whatever the input rate, and counts and sums
+// stay exact. A bucket leaves the window when its newest input does: an
+// input may be counted up to timespan/kBucketsPerSpan longer than timespan.
+constexpr int64_t kBucketsPerSpan = 64;
+// Timestamps one temporal_ordered source keeps per group.
+constexpr size_t kMaxOrderedTimes = 64;
+
+struct Bucket {
+  int64_t index;   // floor(time / width)
+  int64_t newest;  // newest input time in the bucket
+  uint64_t count;
+  double sum;
+};
+
 struct GroupState {
   std::vector<std::string> group_values;
-  std::deque<int64_t> times;                                // event_count
-  std::unordered_map<std::string, int64_t> values;          // value_count: value -> newest time
-  std::deque<std::pair<int64_t, std::string>> value_times;  // value_count expiry order
-  std::deque<std::pair<int64_t, double>> numbers;           // value_sum / value_avg
+  std::deque<Bucket> buckets;                       // sliding event_count / value_sum / value_avg
+  std::unordered_map<std::string, int64_t> values;  // value_count: value -> newest time
+  // Sliding value_count expiry order: one entry per distinct value (its newest
+  // time); the views point into `values`' keys (stable node storage).
+  std::set<std::pair<int64_t, std::string_view>> value_order;
   double sum = 0;
   std::vector<std::deque<int64_t>> source_times;  // temporal / temporal_ordered
   int64_t latest = kNever;
   int64_t last_update = kNever;
   bool window_open = false;  // windows decided at close (lt/lte/eq/neq)
   int64_t window_start = 0;
-  uint64_t window_count = 0;
+  uint64_t window_count = 0;     // inputs in the window (sliding: in `buckets`)
   int64_t quiet_until = kNever;  // one firing per group per window
   std::vector<Event> sample;     // rendered into the alert when the group fires
   std::list<std::string>::iterator lru;
 
   void ClearWindow() {
-    times.clear();
+    buckets.clear();
+    value_order.clear();
     values.clear();
-    value_times.clear();
-    numbers.clear();
     sum = 0;
     for (auto& s : source_times) s.clear();
     window_open = false;
@@ -62,6 +93,10 @@ struct GroupTable {
   std::list<std::string> lru;  // front: most recent
 
   State* Find(const std::string& key) {
+    auto it = groups.find(key);
+    return it == groups.end() ? nullptr : &it->second;
+  }
+  const State* Find(const std::string& key) const {
     auto it = groups.find(key);
     return it == groups.end() ? nullptr : &it->second;
   }
@@ -150,9 +185,45 @@ struct Engine::Runtime {
   std::vector<std::unique_ptr<CorrelationRuntime>> correlations;
   std::vector<std::unique_ptr<ThrottleRuntime>> correlation_throttles;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers;
+  // Timers of evicted groups or superseded windows stay in the heap until
+  // due; past this size the heap is rebuilt without them, so it stays
+  // bounded by the live groups rather than by the groups seen per timespan.
+  size_t timer_limit = kMinTimerLimit;
   std::vector<Alert> pending_out;
   EngineStats* stats = nullptr;
   std::unique_ptr<FieldView> view;
+
+  static constexpr size_t kMinTimerLimit = 256;
+
+  // Whether the timer would still act when due (AdvanceTime's checks).
+  bool TimerLive(const Timer& t, const RuleSet& rs) const {
+    if (t.kind == 0) {
+      if (t.index >= correlations.size() || !correlations[t.index]) return false;
+      const GroupState* g = correlations[t.index]->table.Find(t.key);
+      return g && g->window_open &&
+             AddSat(g->window_start, rs.correlations[t.index].timespan_ns) == t.at;
+    }
+    const bool correlation = t.kind == 2;
+    const auto& throttles = correlation ? correlation_throttles : detection_throttles;
+    if (t.index >= throttles.size() || !throttles[t.index]) return false;
+    const std::optional<Throttle>& throttle =
+        correlation ? rs.correlations[t.index].throttle : rs.detections[t.index].throttle;
+    const ThrottleGroup* g = throttles[t.index]->table.Find(t.key);
+    return g && throttle && AddSat(g->window_start, throttle->window_ns) == t.at;
+  }
+
+  void PushTimer(Timer t, const RuleSet& rs) {
+    timers.push(std::move(t));
+    if (timers.size() <= timer_limit) return;
+    std::vector<Timer> live;
+    live.reserve(timers.size());
+    while (!timers.empty()) {
+      if (TimerLive(timers.top(), rs)) live.push_back(timers.top());
+      timers.pop();
+    }
+    timer_limit = std::max(kMinTimerLimit, 2 * live.size());
+    timers = decltype(timers)(std::greater<Timer>(), std::move(live));
+  }
 };
 
 Engine::Engine(EngineOptions options) : options_(options), rt_(std::make_unique<Runtime>()) {
@@ -181,6 +252,8 @@ std::shared_ptr<const EngineStats> Engine::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
 }
+
+size_t Engine::PendingTimers() const { return rt_->timers.size(); }
 
 void Engine::SetMatchObserver(std::function<void(const MatchInfo&)> observer) {
   observer_ = std::move(observer);
@@ -382,12 +455,13 @@ void Engine::ApplyPendingSwap(std::vector<Alert>& out) {
       const auto& c = next->correlations[i];
       for (auto& [key, g] : rt_->correlations[i]->table.groups) {
         if (c.condition.DecidedAtClose() && g.window_open) {
-          rt_->timers.push({g.window_start + c.timespan_ns, 0, i, key});
+          rt_->PushTimer({AddSat(g.window_start, c.timespan_ns), 0, i, key}, *next);
         }
       }
       if (c.throttle && rt_->correlation_throttles[i]) {
         for (auto& [key, g] : rt_->correlation_throttles[i]->table.groups) {
-          if (g.suppressed) rt_->timers.push({g.window_start + c.throttle->window_ns, 2, i, key});
+          if (g.suppressed)
+            rt_->PushTimer({AddSat(g.window_start, c.throttle->window_ns), 2, i, key}, *next);
         }
       }
     }
@@ -395,7 +469,8 @@ void Engine::ApplyPendingSwap(std::vector<Alert>& out) {
       const auto& d = next->detections[i];
       if (d.throttle && rt_->detection_throttles[i]) {
         for (auto& [key, g] : rt_->detection_throttles[i]->table.groups) {
-          if (g.suppressed) rt_->timers.push({g.window_start + d.throttle->window_ns, 1, i, key});
+          if (g.suppressed)
+            rt_->PushTimer({AddSat(g.window_start, d.throttle->window_ns), 1, i, key}, *next);
         }
       }
     }
@@ -582,7 +657,7 @@ void Engine::Output(Alert alert, uint32_t stats_index, const std::optional<Throt
         rst.groups_evicted.Add();
         g = tr->table.Find(alert.group_key);
       }
-    } else if (t >= g->window_start + throttle->window_ns) {
+    } else if (t >= AddSat(g->window_start, throttle->window_ns)) {
       EmitSummary(meta, rs, correlation, shadow, *throttle, alert.group_key, *g, st, stats_index,
                   out);
       g->window_start = t;
@@ -591,9 +666,9 @@ void Engine::Output(Alert alert, uint32_t stats_index, const std::optional<Throt
     if (g->sent >= throttle->max_alerts) {
       if (g->suppressed == 0) {
         g->first_suppressed = t;
-        rt_->timers.push({g->window_start + throttle->window_ns,
-                          static_cast<uint8_t>(correlation ? 2 : 1), throttle_slot,
-                          alert.group_key});
+        rt_->PushTimer({AddSat(g->window_start, throttle->window_ns),
+                        static_cast<uint8_t>(correlation ? 2 : 1), throttle_slot, alert.group_key},
+                       rs);
       }
       ++g->suppressed;
       g->last_suppressed = std::max(g->last_suppressed, t);
@@ -618,7 +693,7 @@ size_t OrderedChain(const std::vector<std::deque<int64_t>>& times, int64_t span)
     int64_t prev = start;
     for (size_t i = 1; i < times.size(); ++i) {
       auto it = std::lower_bound(times[i].begin(), times[i].end(), prev);
-      if (it == times[i].end() || *it > start + span) break;
+      if (it == times[i].end() || *it > AddSat(start, span)) break;
       prev = *it;
       ++len;
     }
@@ -707,9 +782,9 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   FieldView& view = *rt_->view;
 
   // Group key: each value length-prefixed, so no value can forge another
-  // group's key, built in reused buffers (this runs for every base match).
-  std::string& key = key_scratch_;
-  key.clear();
+  // group's key. Key and value are locals, not shared buffers: firing a
+  // correlation below feeds its parents, which re-enter this function.
+  std::string key;
   auto add_part = [](std::string& to, std::string_view part) {
     to += std::to_string(part.size());
     to += ':';
@@ -736,8 +811,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
     }
   }
   // Value.
-  std::string& value_key = value_scratch_;
-  value_key.clear();
+  std::string value_key;
   double number = 0;
   if (c.type == CorrelationType::kValueCount) {
     for (const auto& ref : src.value_refs) {
@@ -767,7 +841,8 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
     // Decode the values once, for the alert.
     for (size_t at = 0; at < key.size();) {
       const size_t colon = key.find(':', at);
-      const size_t len = std::stoul(key.substr(at, colon - at));
+      size_t len = 0;
+      for (size_t i = at; i < colon; ++i) len = len * 10 + static_cast<size_t>(key[i] - '0');
       g->group_values.push_back(key.substr(colon + 1, len));
       at = colon + 1 + len;
     }
@@ -788,24 +863,33 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   auto add_sample = [&] {
     if (event && g->sample.size() < options_.alert_sample_events) g->sample.push_back(*event);
   };
+  // Keeps at most kMaxOrderedTimes per temporal_ordered source (the newest).
+  auto trim_ordered = [&](std::deque<int64_t>& times) {
+    while (times.size() > kMaxOrderedTimes) {
+      times.pop_front();
+      rst.values_evicted.Add();
+    }
+  };
 
   if (c.condition.DecidedAtClose()) {
     // Window anchored at the group's first input, decided when it closes.
-    if (g->window_open && t > g->window_start + span) {
+    if (g->window_open && t > AddSat(g->window_start, span)) {
       // This input belongs to the next window: decide the current one first.
       const double metric = WindowMetric(c, *g);
-      const int64_t end = g->window_start + span;
+      const int64_t end = AddSat(g->window_start, span);
       std::vector<AlertEvent> sample = Render(g->sample);
       const std::vector<std::string> values = g->group_values;
       g->ClearWindow();
       if (c.condition.Holds(metric))
         FireCorrelation(corr, values, metric, end, std::move(sample), out);
-      g = cr.table.Find(key);  // still there: firing never erases other groups of this table
+      // Still there: firing feeds only parent correlations (other tables).
+      g = cr.table.Find(key);
+      if (!g) return;
     }
     if (!g->window_open) {
       g->window_open = true;
       g->window_start = t;
-      rt_->timers.push({t + span, 0, corr, key});
+      rt_->PushTimer({AddSat(t, span), 0, corr, key}, rs);
     }
     ++g->window_count;
     switch (c.type) {
@@ -820,9 +904,15 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
       case CorrelationType::kValueAvg:
         g->sum += number;
         break;
-      case CorrelationType::kTemporal:
+      case CorrelationType::kTemporal: {
+        // Only whether each source matched decides: one time per source.
+        auto& s = g->source_times[source];
+        if (s.empty()) s.push_back(t);
+        break;
+      }
       case CorrelationType::kTemporalOrdered:
         InsertSorted(g->source_times[source], t);
+        trim_ordered(g->source_times[source]);
         break;
       default:
         break;
@@ -831,73 +921,86 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
     return;
   }
 
-  // Sliding windows: the condition is checked over (latest - span, latest].
-  if (g->latest != kNever && t < g->latest - span) {
+  // Sliding windows: the condition is checked over [latest - span, latest].
+  if (g->latest != kNever && t < SubSat(g->latest, span)) {
     rst.late_events.Add();
     return;
   }
   g->latest = std::max(g->latest, t);
-  const int64_t horizon = g->latest - span;
+  const int64_t horizon = SubSat(g->latest, span);
   double metric = 0;
   switch (c.type) {
-    case CorrelationType::kEventCount: {
-      InsertSorted(g->times, t);
-      while (!g->times.empty() && g->times.front() < horizon) g->times.pop_front();
-      while (g->times.size() > cap) {
-        g->times.pop_front();
-        rst.values_evicted.Add();
+    case CorrelationType::kEventCount:
+    case CorrelationType::kValueSum:
+    case CorrelationType::kValueAvg: {
+      const int64_t width = std::max<int64_t>(1, span / kBucketsPerSpan);
+      const int64_t index = t / width - ((t % width) < 0 ? 1 : 0);  // floor
+      auto it = g->buckets.end();
+      while (it != g->buckets.begin() && std::prev(it)->index >= index) --it;
+      if (it == g->buckets.end() || it->index != index)
+        it = g->buckets.insert(it, Bucket{index, t, 0, 0});
+      it->newest = std::max(it->newest, t);
+      ++it->count;
+      it->sum += number;
+      ++g->window_count;
+      g->sum += number;
+      bool expired = false;
+      while (!g->buckets.empty() && g->buckets.front().newest < horizon) {
+        g->window_count -= g->buckets.front().count;
+        g->buckets.pop_front();
+        expired = true;
       }
-      metric = static_cast<double>(g->times.size());
+      if (expired) {
+        // Re-add rather than subtract: no rounding drift over a long run.
+        g->sum = 0;
+        for (const auto& b : g->buckets) g->sum += b.sum;
+      }
+      if (c.type == CorrelationType::kEventCount) {
+        metric = static_cast<double>(g->window_count);
+      } else if (c.type == CorrelationType::kValueSum) {
+        metric = g->sum;
+      } else {
+        metric = g->window_count ? g->sum / static_cast<double>(g->window_count) : 0;
+      }
       break;
     }
     case CorrelationType::kValueCount: {
-      auto it = g->values.find(value_key);
-      if (it == g->values.end()) {
-        g->values.emplace(value_key, t);
-      } else {
-        it->second = std::max(it->second, t);
-      }
-      g->value_times.emplace_back(t, value_key);
-      while (!g->value_times.empty() && g->value_times.front().first < horizon) {
-        const auto& [ts, v] = g->value_times.front();
-        auto vi = g->values.find(v);
-        if (vi != g->values.end() && vi->second <= ts) g->values.erase(vi);
-        g->value_times.pop_front();
-      }
-      while (g->values.size() > cap && !g->value_times.empty()) {
-        const auto& [ts, v] = g->value_times.front();
-        auto vi = g->values.find(v);
-        if (vi != g->values.end() && vi->second <= ts) {
-          g->values.erase(vi);
-          rst.values_evicted.Add();
+      auto [it, created] = g->values.try_emplace(value_key, t);
+      if (!created && it->second < t) {
+        // Re-key the value's node (no allocation on a repeat).
+        auto node = g->value_order.extract({it->second, std::string_view(it->first)});
+        it->second = t;
+        if (node) {
+          node.value().first = t;
+          g->value_order.insert(std::move(node));
+        } else {
+          g->value_order.emplace(t, std::string_view(it->first));
         }
-        g->value_times.pop_front();
+      } else if (created) {
+        g->value_order.emplace(t, std::string_view(it->first));
+      }
+      while (!g->value_order.empty() && g->value_order.begin()->first < horizon) {
+        const std::string_view v = g->value_order.begin()->second;
+        g->value_order.erase(g->value_order.begin());
+        g->values.erase(std::string(v));
+      }
+      while (g->values.size() > cap && !g->value_order.empty()) {
+        const std::string_view v = g->value_order.begin()->second;
+        g->value_order.erase(g->value_order.begin());
+        g->values.erase(std::string(v));
+        rst.values_evicted.Add();
       }
       metric = static_cast<double>(g->values.size());
       break;
     }
-    case CorrelationType::kValueSum:
-    case CorrelationType::kValueAvg: {
-      g->numbers.emplace_back(t, number);
-      g->sum += number;
-      while (!g->numbers.empty() && g->numbers.front().first < horizon) {
-        g->sum -= g->numbers.front().second;
-        g->numbers.pop_front();
-      }
-      while (g->numbers.size() > cap) {
-        g->sum -= g->numbers.front().second;
-        g->numbers.pop_front();
-        rst.values_evicted.Add();
-      }
-      metric = c.type == CorrelationType::kValueSum
-                   ? g->sum
-                   : (g->numbers.empty() ? 0 : g->sum / static_cast<double>(g->numbers.size()));
-      break;
-    }
     case CorrelationType::kTemporal: {
+      // The newest input of each source: a late, older input keeps it.
       auto& s = g->source_times[source];
-      s.clear();
-      s.push_back(t);
+      if (s.empty()) {
+        s.push_back(t);
+      } else {
+        s.back() = std::max(s.back(), t);
+      }
       size_t n = 0;
       for (const auto& times : g->source_times)
         n += (!times.empty() && times.back() >= horizon) ? 1 : 0;
@@ -909,7 +1012,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
       InsertSorted(s, t);
       for (auto& times : g->source_times) {
         while (!times.empty() && times.front() < horizon) times.pop_front();
-        while (times.size() > 64) times.pop_front();
+        while (times.size() > kMaxOrderedTimes) times.pop_front();
       }
       metric = static_cast<double>(OrderedChain(g->source_times, span));
       break;
@@ -928,7 +1031,7 @@ void Engine::FeedCorrelation(uint32_t corr, uint32_t source, int64_t t,
   const std::vector<std::string> values = g->group_values;
   g->ClearWindow();
   g->latest = kNever;
-  g->quiet_until = t + span;
+  g->quiet_until = AddSat(t, span);
   FireCorrelation(corr, values, metric, t, std::move(sample), out);
 }
 
@@ -951,7 +1054,7 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
       const CorrelationRule& c = rs->correlations[timer.index];
       CorrelationRuntime& cr = *rt_->correlations[timer.index];
       GroupState* g = cr.table.Find(timer.key);
-      if (!g || !g->window_open || g->window_start + c.timespan_ns != timer.at) continue;
+      if (!g || !g->window_open || AddSat(g->window_start, c.timespan_ns) != timer.at) continue;
       const double metric = WindowMetric(c, *g);
       std::vector<AlertEvent> sample = Render(g->sample);
       const std::vector<std::string> values = g->group_values;
@@ -966,7 +1069,7 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
       ThrottleGroup* g = tr->table.Find(timer.key);
       const std::optional<Throttle>& throttle = correlation ? rs->correlations[timer.index].throttle
                                                             : rs->detections[timer.index].throttle;
-      if (!g || !throttle || g->window_start + throttle->window_ns != timer.at) continue;
+      if (!g || !throttle || AddSat(g->window_start, throttle->window_ns) != timer.at) continue;
       const RuleMeta& meta =
           correlation ? rs->correlations[timer.index].meta : rs->detections[timer.index].meta;
       const bool shadow =
@@ -987,7 +1090,7 @@ void Engine::AdvanceTime(int64_t now_ns, std::vector<Alert>& out) {
       while (const std::string* oldest = table.Oldest()) {
         GroupState& g = table.groups[*oldest];
         const int64_t idle_since = std::max(g.last_update, g.quiet_until);
-        if (idle_since >= now_ns_ - c.timespan_ns) break;
+        if (idle_since >= SubSat(now_ns_, c.timespan_ns)) break;
         table.Erase(*oldest);
       }
       rt_->stats->rules[rs->detections.size() + i]->groups.Set(table.groups.size());

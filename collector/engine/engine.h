@@ -31,7 +31,10 @@ struct EngineOptions {
   /// Most groups one correlation or throttle keeps; the least recently
   /// updated group is evicted (and counted) beyond it.
   size_t max_groups = 100'000;
-  /// Most timestamps / distinct values one correlation group keeps.
+  /// Most distinct values one value_count group keeps (the least recently
+  /// seen is evicted and counted beyond it). Counts and sums are exact
+  /// whatever the number of inputs (sliding windows aggregate them into
+  /// timespan/64 buckets).
   size_t max_entries_per_group = 10'000;
   /// Events kept as samples in a correlation alert.
   size_t alert_sample_events = 3;
@@ -72,6 +75,8 @@ class Engine {
 
   /// Pipeline thread; for `vigilctl rules test` and tests.
   void SetMatchObserver(std::function<void(const MatchInfo&)> observer);
+  /// Pipeline thread; for tests: window-close and throttle timers held.
+  size_t PendingTimers() const;
   /// Pipeline thread; false evaluates rules without their filters (lint).
   void SetApplyFilters(bool apply) { apply_filters_ = apply; }
 
@@ -96,8 +101,6 @@ class Engine {
   uint64_t event_counter_ = 0;
   std::vector<uint64_t> candidates_;
   std::string scratch_;
-  std::string key_scratch_;
-  std::string value_scratch_;
   std::string text_scratch_;
   std::function<void(const MatchInfo&)> observer_;
   bool apply_filters_ = true;

@@ -414,5 +414,195 @@ TEST(Correlation, IdleGroupsAreForgottenOnAdvanceTime) {
   EXPECT_EQ(f.Correlations(), 0u);
 }
 
+// --- Regressions -----------------------------------------------------------
+
+TEST(Correlation, ChildFiringOnTheInputThatOpensItsNextWindowKeepsItsOwnGroup) {
+  // The child closes its first window when the 61 s input arrives, fires, and
+  // feeds the parent (another group key) before recording that input.
+  RuleHarness h(std::string(kBase) +
+                "---\ntitle: few\nid: few\nname: few\ncorrelation:\n  type: event_count\n"
+                "  rules: [base]\n  group-by: [id.orig_h, id.resp_h]\n  timespan: 1m\n"
+                "  condition: {lt: 3}\n"
+                "---\ntitle: parent\nid: corr\ncorrelation:\n  type: event_count\n"
+                "  rules: [few]\n  group-by: [id.orig_h]\n  timespan: 1h\n  condition: {gte: 1}\n");
+  Feed f{h};
+  f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
+  f(Conn(kT0 + 61, "10.0.0.1", "10.0.0.9", 1));
+  ASSERT_EQ(f.Correlations(), 1u);
+  EXPECT_EQ(f.all.back().group_key, "id.orig_h=10.0.0.1");
+  // The 61 s input opened the child's second window, which closes at 121 s.
+  h.Advance(static_cast<int64_t>(kT0 + 200) * kSec);
+  const auto stats = h.engine().Stats();
+  for (const auto& r : stats->rules) {
+    if (r->rule_id == "few") EXPECT_EQ(r->matches.Get(), 2u);
+  }
+}
+
+TEST(Correlation, ChildFiringDoesNotOverwriteTheValueItIsCounting) {
+  // Same group-by in child and parent: the child's next window must record
+  // the port of the input that closed the previous one, not the parent's "".
+  RuleHarness h(std::string(kBase) +
+                "---\ntitle: one port\nid: oneport\nname: oneport\ncorrelation:\n"
+                "  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10s\n"
+                "  condition: {eq: 1, field: id.resp_p}\n"
+                "---\ntitle: parent\nid: corr\ncorrelation:\n  type: event_count\n"
+                "  rules: [oneport]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+                "  condition: {gte: 2}\n");
+  Feed f{h};
+  f(Conn(kT0, "10.0.0.1", "10.0.0.9", 80));
+  f(Conn(kT0 + 20, "10.0.0.1", "10.0.0.9", 81));  // closes window 1 (one port): child fires
+  f(Conn(kT0 + 21, "10.0.0.1", "10.0.0.9", 81));  // window 2: still one port
+  EXPECT_EQ(f.Correlations(), 0u);
+  const auto closed = h.Advance(static_cast<int64_t>(kT0 + 60) * kSec);
+  EXPECT_EQ(CountKind(closed, AlertKind::kCorrelation), 1u);  // the child fired twice
+}
+
+TEST(Correlation, EventCountThresholdAboveTheEntryCapIsReachable) {
+  engine::EngineOptions eo;
+  eo.max_entries_per_group = 5;
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {gte: 8}\n"),
+      {}, eo);
+  Feed f{h};
+  for (int i = 0; i < 7; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", i));
+  EXPECT_EQ(f.Correlations(), 0u);
+  f(Conn(kT0 + 7, "10.0.0.1", "10.0.0.9", 7));
+  ASSERT_EQ(f.Correlations(), 1u);
+  EXPECT_EQ(f.all.back().matched_fields.back().value, "8");
+}
+
+TEST(Correlation, EventCountOfManyInputsIsExactWithDefaultLimits) {
+  // More inputs than the default per-group entry limit (10,000) in one window.
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+           "  condition: {gte: 12000}\n"));
+  const engine::Event e = Ev(Conn(kT0, "10.0.0.1", "10.0.0.9", 1));
+  size_t fired = 0;
+  for (int i = 0; i < 12000; ++i) {
+    engine::Event copy = e;
+    copy.set_time_ns(static_cast<int64_t>(kT0) * kSec + int64_t{i} * 100'000'000);  // 10 per s
+    fired += CountKind(h.Run(copy), AlertKind::kCorrelation);
+    if (i == 11998) EXPECT_EQ(fired, 0u);
+  }
+  EXPECT_EQ(fired, 1u);
+}
+
+TEST(Correlation, ValueSumCountsEveryInputBeyondTheEntryCap) {
+  engine::EngineOptions eo;
+  eo.max_entries_per_group = 5;
+  RuleHarness h(Corr("  type: value_sum\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+                     "  condition: {gt: 2000, field: orig_bytes}\n"),
+                {}, eo);
+  Feed f{h};
+  for (int i = 0; i < 13; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_bytes":150)"));
+  EXPECT_EQ(f.Correlations(), 0u);  // 1950
+  f(Conn(kT0 + 13, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_bytes":150)"));
+  ASSERT_EQ(f.Correlations(), 1u);  // 2100
+  EXPECT_EQ(f.all.back().matched_fields.back().value, "2100");
+}
+
+TEST(Correlation, ValueAvgAveragesEveryInputBeyondTheEntryCap) {
+  engine::EngineOptions eo;
+  eo.max_entries_per_group = 5;
+  RuleHarness h(Corr("  type: value_avg\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+                     "  condition: {gte: 60, field: orig_pkts}\n"),
+                {}, eo);
+  Feed f{h};
+  for (int i = 0; i < 10; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":0)"));
+  // k inputs of 100 after ten of 0 average 100k/(10+k): >= 60 from k = 15.
+  for (int k = 1; k <= 14; ++k)
+    f(Conn(kT0 + 10 + k, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":100)"));
+  EXPECT_EQ(f.Correlations(), 0u);
+  f(Conn(kT0 + 25, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":100)"));
+  EXPECT_EQ(f.Correlations(), 1u);
+}
+
+TEST(Correlation, BucketedSlidingWindowStillExpiresOldInputs) {
+  RuleHarness h(
+      Corr("  type: value_sum\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {gt: 1000, field: orig_pkts}\n"));
+  Feed f{h};
+  f(Conn(kT0, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":600)"));
+  f(Conn(kT0 + 61, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":500)"));  // the 600 left
+  EXPECT_EQ(f.Correlations(), 0u);
+  f(Conn(kT0 + 62, "10.0.0.1", "10.0.0.9", 1, R"(,"orig_pkts":501)"));
+  EXPECT_EQ(f.Correlations(), 1u);
+}
+
+TEST(Correlation, ValueCountKeepsOneEntryPerValueAndExpiresByNewestTime) {
+  engine::EngineOptions eo;
+  eo.max_entries_per_group = 3;
+  RuleHarness h(
+      Corr("  type: value_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 1m\n"
+           "  condition: {gte: 3, field: id.resp_p}\n"),
+      {}, eo);
+  Feed f{h};
+  f(Conn(kT0, "10.0.0.1", "10.0.0.9", 80));
+  for (int i = 1; i <= 50; ++i) f(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", 81));  // a repeat
+  f(Conn(kT0 + 50, "10.0.0.1", "10.0.0.9", 80));                               // 80 refreshed
+  f(Conn(kT0 + 100, "10.0.0.1", "10.0.0.9", 82));  // 80 and 81 (newest 50) still in [40, 100]
+  ASSERT_EQ(f.Correlations(), 1u);
+  EXPECT_EQ(h.engine().Stats()->rules.back()->values_evicted.Get(), 0u);
+}
+
+TEST(Correlation, TemporalKeepsTheNewestInputOfASourceOverALateOlderOne) {
+  RuleHarness h(std::string(kTwoBases) +
+                "title: both\nid: corr\ncorrelation:\n  type: temporal\n  rules: [scan, lookup]\n"
+                "  group-by: [id.orig_h]\n  timespan: 1m\n");
+  Feed f{h};
+  f(Conn(kT0 + 100, "10.0.0.1", "10.0.0.9", 1));
+  f(Conn(kT0 + 50, "10.0.0.1", "10.0.0.9", 1));    // late but inside the window
+  f(Dns(kT0 + 155, "10.0.0.1", "x.bad.example"));  // the scan at 100 is within 1m
+  EXPECT_EQ(f.Correlations(), 1u);
+}
+
+TEST(Correlation, ClosedTemporalOrderedWindowsKeepBoundedTimes) {
+  RuleHarness h(std::string(kTwoBases) +
+                "title: few\nid: corr\ncorrelation:\n  type: temporal_ordered\n"
+                "  rules: [scan, lookup]\n  group-by: [id.orig_h]\n  timespan: 1h\n"
+                "  condition: {lt: 2}\n");
+  for (int i = 0; i < 100; ++i) h.Run(Conn(kT0 + i, "10.0.0.1", "10.0.0.9", 1));
+  EXPECT_EQ(h.engine().Stats()->rules.back()->values_evicted.Get(), 36u);  // 64 kept
+  const auto closed = h.Advance(static_cast<int64_t>(kT0 + 4000) * kSec);
+  EXPECT_EQ(CountKind(closed, AlertKind::kCorrelation), 1u);  // chain of 1 < 2
+}
+
+TEST(Correlation, TimersOfEvictedGroupsDoNotAccumulate) {
+  engine::EngineOptions eo;
+  eo.max_groups = 10;
+  RuleHarness h(Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h, id.resp_p]\n"
+                     "  timespan: 1h\n  condition: {lt: 3}\n"),
+                {}, eo);
+  for (int i = 0; i < 5000; ++i) h.Run(Conn(kT0 + i * 0.1, "10.0.0.1", "10.0.0.9", i));
+  EXPECT_EQ(h.engine().Stats()->rules.back()->groups_evicted.Get(), 4990u);
+  EXPECT_LE(h.engine().PendingTimers(), 300u);  // not one per group ever opened
+  // The kept groups still close and fire.
+  const auto closed = h.Advance(static_cast<int64_t>(kT0 + 8000) * kSec);
+  EXPECT_EQ(CountKind(closed, AlertKind::kCorrelation), 10u);
+}
+
+TEST(Correlation, WindowArithmeticSaturatesNearTheEndOfTime) {
+  // Event times saturate near year 2261; a window of years must not wrap.
+  const double kLate = 9.19e9;
+  RuleHarness h(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n  timespan: 10y\n"
+           "  condition: {lt: 3}\n"));
+  Feed f{h};
+  f(Conn(kLate, "10.0.0.1", "10.0.0.9", 1));
+  f(Conn(kLate + 1, "10.0.0.1", "10.0.0.9", 2));
+  EXPECT_EQ(f.Correlations(), 0u);  // both inputs in one window still open
+  RuleHarness s(
+      Corr("  type: event_count\n  rules: [base]\n  group-by: [id.orig_h]\n"
+           "  timespan: 10y\n  condition: {gte: 2}\n"));
+  Feed g{s};
+  g(Conn(kLate, "10.0.0.1", "10.0.0.9", 1));
+  g(Conn(kLate + 1, "10.0.0.1", "10.0.0.9", 2));
+  EXPECT_EQ(g.Correlations(), 1u);
+  g(Conn(kLate + 2, "10.0.0.1", "10.0.0.9", 3));
+  g(Conn(kLate + 3, "10.0.0.1", "10.0.0.9", 4));
+  EXPECT_EQ(g.Correlations(), 1u);  // one firing per window: quiet until the window ends
+}
+
 }  // namespace
 }  // namespace vigil::testing
