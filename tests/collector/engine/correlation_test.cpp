@@ -1,6 +1,10 @@
 // Correlation rules on event time: window edges, order, group keys,
 // conditions decided at window close, chaining, aliases, generate, bounded
 // state. Time is explicit in every event (no clock, no sleeps).
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+
 #include "tests/collector/engine/rule_harness.h"
 
 namespace vigil::testing {
@@ -602,6 +606,33 @@ TEST(Correlation, WindowArithmeticSaturatesNearTheEndOfTime) {
   g(Conn(kLate + 2, "10.0.0.1", "10.0.0.9", 3));
   g(Conn(kLate + 3, "10.0.0.1", "10.0.0.9", 4));
   EXPECT_EQ(g.Correlations(), 1u);  // one firing per window: quiet until the window ends
+}
+
+TEST(Correlation, ShippedOutboundVolumeSumsMoreThanTheEntryCapOfFlows) {
+  // vigil.conn.outbound_volume (value_sum gt 2 GiB in 1h): 20,000 flows of
+  // 150 kB are 3 GB; summing only the newest 10,000 saw 1.5 GB.
+  const char* src = std::getenv("VIGIL_SOURCE_DIR");
+  if (!src) GTEST_SKIP() << "VIGIL_SOURCE_DIR not set";
+  std::ifstream in(std::string(src) + "/rules/conn/exfiltration.yml");
+  ASSERT_TRUE(in) << "cannot read rules/conn/exfiltration.yml";
+  const std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  RuleHarness h(yaml);
+  const engine::Event e = Ev(
+      R"({"_path":"conn","ts":1700000000.0,"id.orig_h":"10.20.1.40","id.orig_p":53000,)"
+      R"("id.resp_h":"198.51.100.5","id.resp_p":443,"proto":"tcp","conn_state":"SF",)"
+      R"("duration":1.0,"orig_bytes":150000,"resp_bytes":100,"local_orig":true,"local_resp":false})");
+  size_t fired = 0;
+  int64_t first_at = -1;
+  for (int i = 0; i < 20'000; ++i) {
+    engine::Event copy = e;
+    copy.set_time_ns(static_cast<int64_t>(kT0) * kSec + int64_t{i} * 150'000'000);  // 50 min
+    const size_t n =
+        CountKind(h.Run(copy), AlertKind::kCorrelation, "f5ec8629-24ca-4428-a8e0-8effd28a3b12");
+    if (n && first_at < 0) first_at = i;
+    fired += n;
+  }
+  EXPECT_EQ(fired, 1u);
+  EXPECT_EQ(first_at, 14'316);  // the first sum above 2147483648 (14,317 x 150,000)
 }
 
 }  // namespace
