@@ -60,6 +60,13 @@ class Analyzer {
   virtual ~Analyzer() = default;
   /// Protocol name as it appears in conn.log `service` ("dns", "ssl", "http").
   virtual std::string_view Service() const = 0;
+  /// True for protocols Zeek does not analyse on a "partial" TCP connection
+  /// (one whose handshake start was not seen: capture began mid-stream, or
+  /// the responder's first packet was no SYN). Zeek's HTTP and SSL
+  /// analyzers return from DeliverStream while TCP()->IsPartial(); the flow
+  /// then gets no record and no service from them. Asked at every delivery:
+  /// a role flip can make a connection whole again.
+  virtual bool SkipsPartialTcp() const { return false; }
   /// In-order payload from one side. `ts_ns` is the packet's capture time.
   virtual Verdict OnData(Direction dir, std::span<const uint8_t> data, int64_t ts_ns) = 0;
   /// The reassembler skipped `len` bytes on `dir` (capture loss).

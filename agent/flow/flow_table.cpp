@@ -890,8 +890,13 @@ void FlowTable::Feed(Flow& f, int side, std::span<const uint8_t> data, int64_t t
   if (f.Has(flow_flags::kAnalyzersDone) || f.ext == nullptr) return;
   FlowExt& ext = *f.ext;
   bool live = false;
+  const bool partial_tcp = f.key.proto == kProtoTcp && f.Has(flow_flags::kPartial);
   for (uint8_t i = 0; i < ext.analyzer_count; ++i) {
     if (ext.analyzers[i] == nullptr) continue;
+    if (partial_tcp && ext.analyzers[i]->SkipsPartialTcp()) {
+      live = true;  // data dropped, as Zeek does; kept for a later flip
+      continue;
+    }
     // Per call: an analyzer may have flipped the roles (FlipRoles()).
     const auto dir =
         side == f.orig_side ? analyzers::Direction::kOrig : analyzers::Direction::kResp;

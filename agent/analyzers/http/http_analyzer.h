@@ -61,6 +61,7 @@ class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer
 
   // vigil::agent::analyzers::Analyzer
   std::string_view Service() const override { return "http"; }
+  bool SkipsPartialTcp() const override { return true; }
   Verdict OnData(Direction dir, std::span<const uint8_t> data, int64_t ts_ns) override;
   void OnGap(Direction dir, uint64_t len) override;
   void OnEndOfData(Direction dir) override;

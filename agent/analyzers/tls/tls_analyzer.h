@@ -55,6 +55,7 @@ class TlsAnalyzer final : public Analyzer, public PooledAllocation<TlsAnalyzer> 
 
   // vigil::agent::analyzers::Analyzer
   std::string_view Service() const override { return "ssl"; }
+  bool SkipsPartialTcp() const override { return true; }
   Verdict OnData(Direction dir, std::span<const uint8_t> data, int64_t ts_ns) override;
   void OnGap(Direction dir, uint64_t len) override;
   void OnFlowEnd(int64_t ts_ns) override;

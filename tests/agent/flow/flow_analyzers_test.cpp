@@ -192,6 +192,50 @@ TEST(FlowAnalyzers, OutOfOrderSegmentsReachTheAnalyzerInOrder) {
   EXPECT_EQ(http[0].http().status_code(), 204u);
 }
 
+// Zeek's HTTP and SSL analyzers ignore a connection whose start was not
+// seen (TCP()->IsPartial()): a keep-alive connection already open when the
+// capture began gets a conn record but no http/ssl record and no service.
+// DNS over TCP is still analysed, as Zeek does.
+TEST(FlowAnalyzers, HttpAndTlsIgnoreConnectionsSeenMidstream) {
+  {
+    FlowHarness h(FlowHarness::Defaults(), AllAnalyzers());
+    TcpTalk t(h, "10.0.0.1", 40000, "10.0.0.2", 80);
+    t.C(kPA, "GET /later HTTP/1.1\r\nHost: a.example\r\n\r\n");
+    t.S(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(Services(h.OnlyConn()), "");
+    EXPECT_TRUE(Records(h, v1::Event::kHttp).empty());
+  }
+  {
+    FlowHarness h(FlowHarness::Defaults(), AllAnalyzers());
+    TcpTalk t(h, "10.0.0.1", 40000, "10.0.0.2", 443);
+    testing::ClientHelloSpec hello;
+    hello.sni = "portal.example";
+    t.C(kPA, Str(testing::EncodeClientHelloRecord(hello)));
+    t.S(kPA, Str(testing::EncodeServerHelloRecord(0x1301, true)));
+    EXPECT_EQ(Services(h.OnlyConn()), "");
+    EXPECT_TRUE(Records(h, v1::Event::kTls).empty());
+  }
+  {
+    // The responder's first packet is not a SYN-ACK (lost): partial too.
+    FlowHarness h(FlowHarness::Defaults(), AllAnalyzers());
+    TcpTalk t(h, "10.0.0.1", 40000, "10.0.0.2", 80);
+    t.C(tcp::kSyn);
+    t.C(kPA, "GET /x HTTP/1.1\r\nHost: a.example\r\n\r\n");
+    t.S(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_TRUE(Records(h, v1::Event::kHttp).empty());
+  }
+  {
+    // The same exchange with its handshake is analysed.
+    FlowHarness h(FlowHarness::Defaults(), AllAnalyzers());
+    TcpTalk t(h, "10.0.0.1", 40000, "10.0.0.2", 80);
+    t.Handshake();
+    t.C(kPA, "GET /later HTTP/1.1\r\nHost: a.example\r\n\r\n");
+    t.S(kPA, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(Services(h.OnlyConn()), "http");
+    EXPECT_EQ(Records(h, v1::Event::kHttp).size(), 1u);
+  }
+}
+
 // A sink that copies instead of moving: the table's reused conn event keeps
 // whatever the previous record left in it, so a field not rewritten on every
 // record would leak into the next one.

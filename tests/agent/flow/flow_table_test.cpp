@@ -243,6 +243,29 @@ TEST(FlowOrigin, UdpFromAServerPortFlips) {
   EXPECT_EQ(History(e), "^d");
 }
 
+// Zeek's likely_server_ports has 67/udp for DHCP but not the client's 68
+// (nor 1813 for RADIUS accounting, nor TFTP's 69): a server's unicast OFFER
+// to 68 as the first packet flips to the client, a reply from 1813 or 69 does
+// not.
+TEST(FlowOrigin, OnlyZeeksLikelyServerPortsFlipUdp) {
+  struct Case {
+    uint16_t from, to;
+    uint16_t expect_orig_port;
+    const char* history;
+  };
+  for (const Case c : {Case{67, 68, 68, "^d"}, Case{1813, 40001, 1813, "D"},
+                       Case{69, 40002, 69, "D"}, Case{1812, 40003, 40003, "^d"}}) {
+    FlowHarness h;
+    const Bytes a = ParseIp("10.0.0.1"), b = ParseIp("10.0.0.2");
+    h.Frame(testing::Frame({}, b, a, testing::kProtoUdp,
+                           testing::Udp(b, a, c.from, c.to, Bytes(20, 1))),
+            kSecond);
+    const auto e = h.OnlyConn();
+    EXPECT_EQ(e.id().orig_port(), c.expect_orig_port) << c.from << "->" << c.to;
+    EXPECT_EQ(History(e), c.history) << c.from << "->" << c.to;
+  }
+}
+
 // ---- sequence-number accounting ----------------------------------------------
 
 TEST(FlowBytes, RetransmissionsCountOnceAndAreScaledInHistory) {
