@@ -11,7 +11,8 @@
 namespace vigil::collector::engine {
 namespace {
 
-constexpr size_t kMaxVariants = 4096;  // windash/expand combinations per value
+constexpr size_t kMaxVariants = 4096;         // windash combinations per value
+constexpr size_t kMaxItemValues = 1'000'000;  // all values of one item, after expansion
 
 const std::set<std::string>& KnownModifiers() {
   static const std::set<std::string> k = {"contains",     "startswith", "endswith", "all",
@@ -240,16 +241,26 @@ bool LooksLikeLegacyComparison(std::string_view s) {
   return i == s.size() && i > digits;
 }
 
+// A placeholder is %name% with a name of word characters only (pySigma's
+// %(\w+)%); any other '%' is a literal character. Returns the index of the
+// closing '%' when a placeholder starts at s[i].
+std::optional<size_t> PlaceholderAt(std::string_view s, size_t i) {
+  if (s[i] != '%') return std::nullopt;
+  size_t j = i + 1;
+  while (j < s.size() && IsWordByte(s[j])) ++j;
+  if (j == i + 1 || j >= s.size() || s[j] != '%') return std::nullopt;
+  return j;
+}
+
+// Values are Sigma strings: '\\' is an escaped backslash, so the '%' after
+// it is not escaped; '\%' is a literal '%' (Vigil's escape).
 bool HasUnescapedPlaceholder(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\') {
       ++i;
       continue;
     }
-    if (s[i] == '%') {
-      const size_t end = s.find('%', i + 1);
-      if (end != std::string_view::npos && end > i + 1) return true;
-    }
+    if (PlaceholderAt(s, i)) return true;
   }
   return false;
 }
@@ -306,47 +317,64 @@ struct ItemCompiler {
     ok = false;
   }
 
-  // Expands %name% placeholders into every combination of list entries.
+  // Values (after expand, windash, base64offset...) of this item so far: one
+  // budget for the whole item, so stacked expansions cannot multiply past it.
+  size_t produced = 0;
+
+  void TooLarge(const RuleValue& v, const std::string& what) {
+    Error("expansion_too_large",
+          what + " for '" + spec.key + "' exceeds " + std::to_string(kMaxItemValues) +
+              " values in one item (a rule this large is rejected)",
+          v.pos);
+  }
+
+  // Expands %name% placeholders into every combination of list entries. The
+  // size of each step is checked before it is built.
   std::optional<std::vector<std::string>> Expand(const RuleValue& v) {
     std::vector<std::string> results{std::string()};
     const std::string& s = v.text;
     for (size_t i = 0; i < s.size();) {
-      if (s[i] == '\\' && i + 1 < s.size() && s[i + 1] == '%') {
-        for (auto& r : results) r += '%';
+      if (s[i] == '\\' && i + 1 < s.size()) {
+        if (s[i + 1] == '%') {
+          for (auto& r : results) r += '%';
+        } else {
+          // Another escape (an escaped backslash, '*' or '?'): kept as
+          // written for the pattern parser, so '\\%x%' still expands %x%.
+          for (auto& r : results) r.append(s, i, 2);
+        }
         i += 2;
         continue;
       }
-      if (s[i] == '%') {
-        const size_t end = s.find('%', i + 1);
-        if (end != std::string::npos && end > i + 1) {
-          const std::string name = s.substr(i + 1, end - i - 1);
-          const ValueList* list = ctx.lists.Find(name);
-          if (!list) {
-            Error("unknown_placeholder",
-                  "placeholder '%" + name +
-                      "%' names no configured list (a rule that cannot be "
-                      "expanded is rejected, never matched against everything)",
-                  v.pos);
-            return std::nullopt;
-          }
-          if (list->entries.empty()) {
-            ctx.Report(
-                Severity::kWarning, "empty_list",
-                "list '" + name + "' (" + list->path + ") is empty: this value matches nothing",
+      if (const auto end = PlaceholderAt(s, i)) {
+        const std::string name = s.substr(i + 1, *end - i - 1);
+        const ValueList* list = ctx.lists.Find(name);
+        if (!list) {
+          Error("unknown_placeholder",
+                "placeholder '%" + name +
+                    "%' names no configured list (a rule that cannot be "
+                    "expanded is rejected, never matched against everything)",
                 v.pos);
-          }
-          std::vector<std::string> next;
-          for (const auto& r : results) {
-            for (const auto& e : list->entries) next.push_back(r + e.text);
-          }
-          if (next.size() > 1'000'000) {
-            Error("expansion_too_large", "placeholder expansion exceeds one million values", v.pos);
-            return std::nullopt;
-          }
-          results = std::move(next);
-          i = end + 1;
-          continue;
+          return std::nullopt;
         }
+        if (list->entries.empty()) {
+          ctx.Report(
+              Severity::kWarning, "empty_list",
+              "list '" + name + "' (" + list->path + ") is empty: this value matches nothing",
+              v.pos);
+        }
+        const size_t room = kMaxItemValues - std::min(produced, kMaxItemValues);
+        if (!list->entries.empty() && results.size() > room / list->entries.size()) {
+          TooLarge(v, "placeholder expansion of '" + s + "'");
+          return std::nullopt;
+        }
+        std::vector<std::string> next;
+        next.reserve(results.size() * list->entries.size());
+        for (const auto& r : results) {
+          for (const auto& e : list->entries) next.push_back(r + e.text);
+        }
+        results = std::move(next);
+        i = *end + 1;
+        continue;
       }
       for (auto& r : results) r += s[i];
       ++i;
@@ -531,7 +559,20 @@ struct ItemCompiler {
     return ok;
   }
 
-  bool CompileValue(const RuleValue& v, ValueGroup& group) {
+  bool CompileValue(const RuleValue& written, ValueGroup& group) {
+    // Keywords are a case-insensitive substring search of the event's text:
+    // an unquoted number or boolean is searched as its canonical text, so
+    // `keywords: [404]` finds "404" anywhere (not only a value equal to 404).
+    RuleValue as_text;
+    const bool keyword_scalar = item.keyword && (written.type == RuleValue::Type::kInt ||
+                                                 written.type == RuleValue::Type::kFloat ||
+                                                 written.type == RuleValue::Type::kBool);
+    if (keyword_scalar) {
+      as_text = written;
+      as_text.type = RuleValue::Type::kString;
+      as_text.text = written.CanonicalText();
+    }
+    const RuleValue& v = keyword_scalar ? as_text : written;
     const bool is_string = v.type == RuleValue::Type::kString;
     // Type modifiers first: their values are not Sigma strings.
     if (has("lt") || has("lte") || has("gt") || has("gte")) {
@@ -589,6 +630,14 @@ struct ItemCompiler {
       raws = std::move(*expanded);
     } else {
       raws.push_back(v.text);
+    }
+    // Regexes and networks: one value per expanded text.
+    if (has("re") || has("cidr")) {
+      produced += raws.size();
+      if (produced > kMaxItemValues) {
+        TooLarge(v, "expansion");
+        return false;
+      }
     }
 
     if (has("re")) {
@@ -724,6 +773,11 @@ struct ItemCompiler {
           }
         }
         variants = std::move(next);
+      }
+      produced += variants.size();
+      if (produced > kMaxItemValues) {
+        TooLarge(v, "expansion (with every windash/base64offset variant)");
+        return false;
       }
       // Keywords are searched inside values: an implicit `contains`.
       if (item.keyword && !positional) {

@@ -137,7 +137,10 @@ class Loader {
     LoadPsl();
     for (const auto& f : rule_files_) {
       auto docs = ReadRuleFile(f, diags_);
-      for (auto& d : docs) docs_.push_back(std::move(d));
+      for (auto& d : docs) {
+        if (SkipNonSigma(d)) continue;
+        docs_.push_back(std::move(d));
+      }
     }
     // A YAML syntax error makes the whole file unusable: that fails the load.
     for (const auto& d : diags_) {
@@ -196,6 +199,30 @@ class Loader {
       }
     }
     return "document has errors";
+  }
+
+  // A YAML document with no title and none of detection, correlation, filter
+  // or overlay is not a Sigma document at all (SigmaHQ's regression_data
+  // info.yml, a tool's config kept next to rules): it is skipped with a note
+  // instead of failing the load. A titled document without a detection stays
+  // an error: that is a broken rule.
+  bool SkipNonSigma(const DocSpec& d) {
+    if (!d.broken || d.title || d.reader_errors != 1) return false;
+    Diagnostic* unknown = nullptr;
+    for (auto& diag : diags_) {
+      if (diag.severity == Severity::kError && diag.where.file == d.file &&
+          diag.rule_id == d.Handle()) {
+        if (diag.code != "unknown_document") return false;
+        unknown = &diag;
+      }
+    }
+    if (!unknown) return false;
+    unknown->severity = Severity::kNote;
+    unknown->code = "not_a_rule";
+    unknown->message =
+        "skipped: not a Sigma document (no title and none of 'detection', 'correlation', "
+        "'filter' or 'overlay')";
+    return true;
   }
 
   void AddFile(const std::string& path, std::string bytes, FileInfo::Kind kind) {
@@ -473,7 +500,8 @@ class Loader {
       Level level;
       bool shadow;
       std::optional<ThrottleSpec> throttle_spec;
-      bool ok = CommonSettings(i, level, shadow, throttle_spec);
+      const bool settings_ok = CommonSettings(i, level, shadow, throttle_spec);
+      bool ok = settings_ok;
       // Throttle and group-by fields must exist in the rule's log.
       std::optional<Throttle> throttle;
       std::vector<FieldRef> group_key;
@@ -500,6 +528,26 @@ class Loader {
         if (compiled) CheckContradictions(compiled->program, *route.log, ctx, d.detection->pos);
       }
       ok = ok && !ctx.errors && compiled.has_value() && d.reader_errors == 0;
+      // A rule with no route (another product or service) is never
+      // evaluated: a placeholder for another tool's list or a regex RE2 cannot
+      // run does not make it wrong, so those are notes on the inactive rule.
+      // Every other error still rejects it.
+      std::string inactive_note;
+      if (!route.log && !by_status && !ok) {
+        bool other_errors = false;
+        for (auto& diag : local) {
+          if (diag.severity != Severity::kError) continue;
+          if (diag.code == "unknown_placeholder" || diag.code == "bad_regex") {
+            diag.severity = Severity::kNote;
+            if (inactive_note.empty()) inactive_note = diag.message + " [" + diag.code + "]";
+          } else {
+            other_errors = true;
+          }
+        }
+        if (!inactive_note.empty() && !other_errors && settings_ok && d.reader_errors == 0) {
+          ok = true;
+        }
+      }
       if (by_status) {
         std::string first;
         for (auto& diag : local) {
@@ -521,7 +569,7 @@ class Loader {
       }
       if (!route.log) {
         st.state = RuleState::kInactive;
-        st.reason = route.reason;
+        st.reason = route.reason + (inactive_note.empty() ? "" : "; " + inactive_note);
         continue;
       }
       if (!ctx.unavailable.empty()) {
@@ -895,6 +943,33 @@ class Loader {
         }
       }
       const auto filter_index = static_cast<uint32_t>(rs_->filters.size());
+      // Per-target diagnostics repeat the log-independent ones of the syntax
+      // pass above: each is reported once.
+      auto report_once = [&](Diagnostic diag) {
+        for (size_t k = before; k < diags_.size(); ++k) {
+          const Diagnostic& o = diags_[k];
+          if (o.severity == diag.severity && o.code == diag.code && o.message == diag.message &&
+              o.where.file == diag.where.file && o.where.line == diag.where.line &&
+              o.where.column == diag.where.column) {
+            return;
+          }
+        }
+        diags_.push_back(std::move(diag));
+      };
+      // `rules: any`: per log, the unknown fields; a field unknown in every
+      // log the filter was compiled for is reported (a misspelt field would
+      // otherwise make the filter silently apply nowhere).
+      std::set<LogType> any_logs;
+      std::map<std::pair<int, int>, std::pair<size_t, Diagnostic>> any_unknown;
+      auto note_unknown = [&](LogType log, const std::vector<Diagnostic>& local) {
+        if (!any_logs.insert(log).second) return;
+        for (const auto& diag : local) {
+          if (diag.severity != Severity::kError || diag.code != "unknown_field") continue;
+          auto [it, inserted] =
+              any_unknown.try_emplace({diag.where.line, diag.where.column}, 0, diag);
+          ++it->second.first;
+        }
+      };
       for (size_t t : targets) {
         const DocState& ts = states_[t];
         if (ts.state != RuleState::kActive || ts.index < 0) continue;
@@ -902,20 +977,42 @@ class Loader {
         std::vector<Diagnostic> local;
         CompileContext ctx{d, rule.log, lists_, local};
         auto compiled = CompileDetection(f.detection, ctx);
-        const bool clean = compiled && !ctx.errors && ctx.unavailable.empty() &&
-                           CountSeverity(local, Severity::kWarning) == 0;
+        // Warnings (an unused selection, null in a list...) do not stop a
+        // filter: an exclusion dropped for a warning lets the rule alert on
+        // what the filter was written to exclude.
+        bool usable = compiled && !ctx.errors && ctx.unavailable.empty();
         if (!f.any_rule) {
-          for (auto& diag : local) diags_.push_back(std::move(diag));
+          for (auto& diag : local) report_once(std::move(diag));
           if (!ctx.unavailable.empty()) {
             Report(d, Severity::kError, "unknown_field",
                    "filter uses '" + ctx.unavailable[0] + "', which " +
                        std::string(LogTypeName(rule.log)) + " records do not have",
                    f.pos);
           }
+        } else {
+          note_unknown(rule.log, local);
+          // `rules: any` filters skip logs their fields do not fit.
+          usable = usable && std::none_of(local.begin(), local.end(), [](const Diagnostic& x) {
+                     return x.code == "field_of_other_logsource";
+                   });
         }
-        if (!clean) continue;  // `rules: any` filters skip logs their fields do not fit
+        if (!usable) continue;
         rule.filters.push_back(AppliedFilter{filter_index, std::move(compiled->program)});
         filter.applied_to.push_back(rule.meta.id);
+      }
+      if (f.any_rule) {
+        if (any_logs.empty()) {
+          // No loaded rule to apply to: check against the filter's own log.
+          if (const Route route = RouteLogsource(*d.logsource); route.log) {
+            std::vector<Diagnostic> local;
+            CompileContext ctx{d, route.log, lists_, local};
+            (void)CompileDetection(f.detection, ctx);
+            note_unknown(*route.log, local);
+          }
+        }
+        for (auto& [where, entry] : any_unknown) {
+          if (entry.first == any_logs.size()) report_once(std::move(entry.second));
+        }
       }
       has_errors = false;
       for (size_t k = before; k < diags_.size(); ++k)

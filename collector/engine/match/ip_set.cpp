@@ -17,8 +17,26 @@ IpAddress Canonical(const IpAddress& a) {
   return v4;
 }
 
+std::optional<IpNetwork> MappedV4(const IpNetwork& n) {
+  if (n.address.size != 16 || n.prefix < 96) return std::nullopt;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  for (int i = 0; i < 12; ++i) {
+    if (n.address.bytes[static_cast<size_t>(i)] != kMapped[i]) return std::nullopt;
+  }
+  IpNetwork v4;
+  v4.address.size = 4;
+  for (int i = 0; i < 4; ++i)
+    v4.address.bytes[static_cast<size_t>(i)] = n.address.bytes[static_cast<size_t>(12 + i)];
+  v4.prefix = static_cast<uint8_t>(n.prefix - 96);
+  return v4;
+}
+
 bool IpNetwork::Contains(const IpAddress& raw) const {
   const IpAddress a = Canonical(raw);
+  if (a.size == 4 && address.size == 16) {
+    const auto v4 = MappedV4(*this);
+    return v4 && v4->Contains(a);
+  }
   if (a.size != address.size) return false;
   const int full = prefix / 8;
   for (int i = 0; i < full; ++i) {
@@ -74,6 +92,9 @@ std::expected<IpNetwork, std::string> ParseNetwork(std::string_view text) {
 }
 
 void IpTrie::Insert(const IpNetwork& network, uint32_t id) {
+  // Lookups see mapped addresses as IPv4: a network covering them goes into
+  // the IPv4 trie too.
+  if (const auto v4 = MappedV4(network)) Insert(*v4, id);
   auto& nodes = network.address.size == 4 ? v4_ : v6_;
   int32_t n = 0;
   for (int i = 0; i < network.prefix; ++i) {

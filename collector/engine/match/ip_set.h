@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,13 @@ std::expected<IpNetwork, std::string> ParseNetwork(std::string_view text);
 
 /// IPv4-mapped IPv6 (::ffff:a.b.c.d) as IPv4, so v4 networks cover it.
 IpAddress Canonical(const IpAddress& a);
+
+/// An IPv4-mapped IPv6 network (::ffff:0:0/96 or longer) as the IPv4 network
+/// it covers: ::ffff:10.0.0.0/104 is 10.0.0.0/8, ::ffff:0:0/96 is 0.0.0.0/0.
+/// Addresses are compared in Canonical form, so this is how a mapped network
+/// matches them. Nullopt for every other network (a shorter IPv6 prefix such
+/// as ::/0 covers IPv6 addresses only).
+std::optional<IpNetwork> MappedV4(const IpNetwork& network);
 
 class IpTrie {
  public:

@@ -86,6 +86,20 @@ TEST(Semantics, KeywordsWithAllMayHitDifferentValues) {
       kDnsEvent));
 }
 
+TEST(Semantics, KeywordNumbersAndBooleansAreSubstringsToo) {
+  // Keywords search the event's text: an unquoted 404 is the text "404"
+  // anywhere, not only a value equal to the number 404.
+  const std::string ev = HttpWith(R"("uri":"/err404page","status_code":200)");
+  EXPECT_TRUE(Matches(kHttp, "  keywords:\n    - 404\n  condition: keywords", ev));
+  EXPECT_TRUE(Matches(kHttp, "  keywords:\n    - 2.5\n  condition: keywords",
+                      HttpWith(R"("uri":"/v2.5/x")")));
+  EXPECT_TRUE(Matches(kHttp, "  keywords:\n    - true\n  condition: keywords",
+                      HttpWith(R"("uri":"/?debug=TRUE")")));
+  EXPECT_FALSE(Matches(kHttp, "  keywords:\n    - 500\n  condition: keywords", ev));
+  // A number field still matches as before (200 is in "200").
+  EXPECT_TRUE(Matches(kHttp, "  keywords:\n    - 20\n  condition: keywords", ev));
+}
+
 TEST(Semantics, FieldNamesAreExact) {
   auto r = LoadYaml(Rule(kDns, "  s:\n    QUERY: x\n  condition: s"));
   // Not a field of dns records: the rule is rejected, with a suggestion.
