@@ -227,6 +227,9 @@ void DnsAnalyzer::ApplyMessage(Pending& p, const Message& msg, int64_t ts_ns) {
   }
   for (const Answer& a : msg.answers) {
     if (!a.logged) continue;
+    // Type 33 from NetBIOS's port is NBSTAT (node status), which the SRV
+    // RFC reused: Zeek does not parse it and raises no event.
+    if (netbios_ && a.type == 33) continue;
     if (!rec.has_query()) rec.mutable_query()->assign(a.owner);
     rec.set_aa(h.aa);
     rec.set_ra(h.ra);

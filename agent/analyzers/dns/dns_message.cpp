@@ -28,6 +28,7 @@ enum RrType : uint16_t {
   kTxt = 16,
   kAaaa = 28,
   kLoc = 29,
+  kNb = 32,  // NetBIOS name service (Zeek's TYPE_NBS)
   kSrv = 33,
   kNaptr = 35,
   kA6 = 38,
@@ -299,6 +300,8 @@ ParseError RenderRdata(WireReader& reader, uint16_t rdlength, Answer& answer) {
                     std::to_string(rdata[3]);
       break;
     // Parsed by Zeek but not written to dns.log: no effect on the entry.
+    // NB: ParseRR_NBS() skips the data and raises no event at all.
+    case kNb:
     case kHinfo:
     case kOpt:
     case kTsig:

@@ -189,6 +189,29 @@ TEST(DnsAnalyzer, NetbiosQueriesAreDecoded) {
   EXPECT_EQ(r.events[0].dns().qtype(), 33u);
 }
 
+// Zeek raises no reply event for NetBIOS NB records (type 32) nor for NBSTAT
+// (type 33 from port 137): no answers, TTLs, AA/RA or rtt from them.
+TEST(DnsAnalyzer, NetbiosAnswersAreNotLogged) {
+  const std::string name = "FHEPFCELEHFCEPFFFACACACACACACAAA";
+  DnsBuilder nb(7, kResponse | 0x0400 /* AA */ | kRa, 0, 1);
+  nb.Name(name).Rr(32, 300000, {0x60, 0x00, 10, 0, 0, 9});
+  DnsBuilder nbstat(8, kResponse | 0x0400, 0, 1);
+  nbstat.Name(name).Rr(33, 0, std::vector<uint8_t>(50, 0x41));
+  auto r = RunConversation(Factory(vigil::v1::TRANSPORT_UDP, 137),
+                           {{Direction::kOrig, Query(7, name, 32), kT0},
+                            {Direction::kResp, nb.bytes, kT0 + kMs},
+                            {Direction::kOrig, Query(8, name, 33), kT0 + 2 * kMs},
+                            {Direction::kResp, nbstat.bytes, kT0 + 3 * kMs}});
+  ASSERT_EQ(r.events.size(), 2u);
+  for (const auto& e : r.events) {
+    EXPECT_EQ(e.dns().query(), "WORKGROUP");
+    EXPECT_EQ(e.dns().answers_size(), 0);
+    EXPECT_EQ(e.dns().ttls_size(), 0);
+    EXPECT_FALSE(e.dns().aa());
+    EXPECT_FALSE(e.dns().has_rtt());
+  }
+}
+
 TEST(DnsAnalyzer, GivesUpOnNonDnsFirstMessage) {
   auto r =
       RunConversation(Factory(vigil::v1::TRANSPORT_UDP),
