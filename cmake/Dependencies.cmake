@@ -12,6 +12,7 @@ find_package(yaml-cpp 0.7 CONFIG REQUIRED)  # target: yaml-cpp (no namespace in 
 find_package(CLI11 2.1 CONFIG REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(OpenSSL 3 REQUIRED)
+find_package(ZLIB REQUIRED)  # HTTP bodies sent gzip/deflate (agent analyzers)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCAP REQUIRED IMPORTED_TARGET libpcap)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

@@ -602,9 +602,12 @@ void HttpAnalyzer::FlushHeader(Direction dir) {
     case Field::kTransferEncoding:
       side.chunked = EqualsNoCase(FirstToken(value), "chunked");
       break;
-    case Field::kContentEncoding:
-      side.content_encoded = !value.empty() && !EqualsNoCase(FirstToken(value), "identity");
-      break;
+    case Field::kContentEncoding: {
+      // Zeek's HTTP_Entity: only the first token, and only these three.
+      const std::string_view coding = FirstToken(value);
+      side.inflate = EqualsNoCase(coding, "gzip") || EqualsNoCase(coding, "x-gzip") ||
+                     EqualsNoCase(coding, "deflate");
+    } break;
     case Field::kConnection:
       if (HasToken(value, "close")) side.connection_close = true;
       if (HasToken(value, "upgrade")) side.upgrade = true;
@@ -692,8 +695,50 @@ void HttpAnalyzer::ChunkSizeLine(Direction dir, std::string_view line) {
 }
 
 void HttpAnalyzer::Body(Side& side, std::span<const uint8_t> bytes) {
+  if (!side.inflate) {
+    ClearBody(side, bytes);
+    return;
+  }
+  if (side.inflate_done) return;
+  if (!side.inflater) {
+    side.inflater = BodyInflater::Create();
+    if (!side.inflater) {
+      // Too many compressed bodies in flight at once: count this one as sent.
+      ctx_.Anomaly("http_inflate_budget_exhausted");
+      side.inflate = false;
+      ClearBody(side, bytes);
+      return;
+    }
+  }
+  std::array<uint8_t, 4096> out;
+  for (;;) {
+    const size_t before = bytes.size();
+    const size_t n = side.inflater->Step(bytes, out);
+    if (n > 0) ClearBody(side, std::span<const uint8_t>(out.data(), n));
+    const BodyInflater::Status st = side.inflater->status();
+    if (st != BodyInflater::Status::kOk) {
+      if (st == BodyInflater::Status::kFailed) ctx_.Anomaly("http_inflate_failed");
+      side.inflater.reset();
+      side.inflate_done = true;
+      return;
+    }
+    if (n < out.size() && (bytes.empty() || bytes.size() == before)) return;
+  }
+}
+
+void HttpAnalyzer::BodyGap(Side& side, uint64_t len) {
+  if (!side.inflate) {
+    side.body_len += len;
+    return;
+  }
+  // A hole in a compressed stream: nothing after it can be decompressed.
+  side.inflater.reset();
+  side.inflate_done = true;
+}
+
+void HttpAnalyzer::ClearBody(Side& side, std::span<const uint8_t> bytes) {
   side.body_len += bytes.size();
-  if (side.sniff_len < kSniffBytes && !side.content_encoded) {
+  if (side.sniff_len < kSniffBytes) {
     const size_t take = std::min(bytes.size(), kSniffBytes - side.sniff_len);
     std::memcpy(side.sniff.data() + side.sniff_len, bytes.data(), take);
     side.sniff_len = static_cast<uint8_t>(side.sniff_len + take);
@@ -874,13 +919,13 @@ void HttpAnalyzer::OnGap(Direction dir, uint64_t len) {
     case State::kIgnore:
       return;
     case State::kUntilClose:
-      side.body_len += len;
+      BodyGap(side, len);
       return;
     case State::kBody:
     case State::kChunkData:
       // A hole inside a body of known size: count it and carry on.
       if (side.remaining >= len) {
-        side.body_len += len;
+        BodyGap(side, len);
         side.remaining -= len;
         if (side.remaining == 0) {
           if (side.state == State::kBody) {

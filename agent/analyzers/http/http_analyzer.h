@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "agent/analyzers/analyzer.h"
+#include "agent/analyzers/http/body_inflater.h"
 #include "agent/analyzers/pooled_allocation.h"
 #include "agent/analyzers/registry.h"
 #include "vigil/v1/records.pb.h"
@@ -108,7 +109,11 @@ class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer
     uint64_t body_len = 0;
     int64_t content_length = -1;
     bool chunked = false;
-    bool content_encoded = false;
+    // Content-Encoding gzip/x-gzip/deflate: the body is counted and sniffed
+    // after decompression, as Zeek does (other encodings: as sent).
+    bool inflate = false;
+    bool inflate_done = false;  // stream ended or failed: later bytes not counted
+    std::unique_ptr<BodyInflater> inflater;
     bool connection_close = false;  // response side: "Connection: close"
     bool upgrade = false;           // response side: "Connection: upgrade"
     bool message_active = false;
@@ -125,6 +130,8 @@ class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer
   };
 
   void Feed(Direction dir, std::span<const uint8_t> data);
+  void ClearBody(Side& side, std::span<const uint8_t> bytes);
+  void BodyGap(Side& side, uint64_t len);
   bool TakeLine(Side& side, std::span<const uint8_t>& data, std::string_view& line);
   void HandleLine(Direction dir, std::string_view line);
   void RequestLine(std::string_view line);
