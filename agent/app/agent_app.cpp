@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/analyzers/anomaly_names.h"
 #include "agent/analyzers/registry.h"
 #include "agent/app/cli.h"
 #include "agent/app/log.h"
@@ -463,6 +464,7 @@ class AgentProgram {
     o.version = VIGIL_VERSION;
     for (const auto& ci : interfaces_) o.interfaces.push_back(ci.name());
     for (std::string_view n : decode::kAnomalyNames) o.anomaly_names.emplace_back(n);
+    for (std::string_view n : analyzers::kAnomalyNames) o.anomaly_names.emplace_back(n);
     o.eviction_reasons = {"closed", "idle_timeout", "shutdown"};
     for (size_t c = 0; c < flow::kTimerClassCount; ++c) {
       o.eviction_reasons.push_back(

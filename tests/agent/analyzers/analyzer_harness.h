@@ -4,6 +4,8 @@
 // flow table does, optionally re-segmented, so tests can assert that records
 // do not depend on how TCP happened to split the bytes.
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "agent/analyzers/analyzer.h"
+#include "agent/analyzers/anomaly_names.h"
 #include "vigil/v1/records.pb.h"
 
 namespace vigil::testing {
@@ -25,7 +28,12 @@ using agent::analyzers::Verdict;
 class RecordingContext final : public AnalyzerContext {
  public:
   void EmitRecord(vigil::v1::Event&& event) override { events.push_back(std::move(event)); }
-  void Anomaly(std::string_view name) override { anomalies.emplace_back(name); }
+  void Anomaly(std::string_view name) override {
+    // Unregistered names would be folded into the metric's `other`.
+    EXPECT_TRUE(agent::analyzers::IsAnomalyName(name))
+        << name << " is not in agent/analyzers/anomaly_names.h";
+    anomalies.emplace_back(name);
+  }
   void AddService(std::string_view service) override { services.emplace_back(service); }
 
   std::vector<vigil::v1::Event> events;

@@ -3,7 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 
+#include "agent/analyzers/anomaly_names.h"
 #include "agent/analyzers/text_escape.h"
 #include "tests/agent/analyzers/analyzer_harness.h"
 
@@ -118,6 +124,31 @@ TEST(TextEscape, AsciiAndUtf8) {
   EXPECT_EQ(EscapedUtf8("\xed\xa0\x80"), "\\xed\\xa0\\x80");
   EXPECT_EQ(EscapedUtf8("\xe2\x82"), "\\xe2\\x82");
   EXPECT_EQ(EscapedUtf8("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");
+}
+
+// The registered names (metric label values) and the operators' table in
+// agent/analyzers/README.md list the same anomalies.
+TEST(AnomalyNames, RegisteredNamesAreExactlyTheDocumentedOnes) {
+  const char* src = std::getenv("VIGIL_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/agent/analyzers/README.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::set<std::string> documented;
+  const std::regex name("`((dns|http|tls)_[a-z0-9_]+)`");
+  std::istringstream lines(text.str());
+  bool in_section = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line.rfind("## Anomalies", 0) == 0;
+    if (!in_section || line.rfind("| `", 0) != 0) continue;  // the anomaly table's rows
+    for (std::sregex_iterator it(line.begin(), line.end(), name), end; it != end; ++it) {
+      documented.insert((*it)[1].str());
+    }
+  }
+  std::set<std::string> registered(kAnomalyNames.begin(), kAnomalyNames.end());
+  EXPECT_EQ(registered.size(), kAnomalyNames.size()) << "duplicate name";
+  EXPECT_EQ(documented, registered);
 }
 
 }  // namespace
