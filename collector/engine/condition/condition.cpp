@@ -81,6 +81,11 @@ class Parser {
 
   using Result = std::expected<std::unique_ptr<ConditionNode>, ConditionError>;
 
+  std::unexpected<ConditionError> TooDeep() const {
+    return Err("condition nests more than " + std::to_string(kMaxConditionDepth) +
+               " levels of brackets and 'not'");
+  }
+
   Result ParseOr() {
     auto first = ParseAnd();
     if (!first) return first;
@@ -115,11 +120,21 @@ class Parser {
     return node;
   }
 
+  // Each '(' and each 'not' nests one level deeper: the parser, the
+  // resolver, the compiler and the AST's destructor all recurse per level.
+  bool Enter() {
+    if (depth_ >= kMaxConditionDepth) return false;
+    ++depth_;
+    return true;
+  }
+
   Result ParseNot() {
     if (IsWord("not")) {
       const int column = Cur().column;
+      if (!Enter()) return TooDeep();
       ++i_;
       auto inner = ParseNot();
+      --depth_;
       if (!inner) return inner;
       auto node = std::make_unique<ConditionNode>();
       node->kind = ConditionNode::Kind::kNot;
@@ -133,8 +148,10 @@ class Parser {
   Result ParsePrimary() {
     const Token& tok = Cur();
     if (tok.kind == Token::Kind::kLParen) {
+      if (!Enter()) return TooDeep();
       ++i_;
       auto inner = ParseOr();
+      --depth_;
       if (!inner) return inner;
       if (Cur().kind != Token::Kind::kRParen) return Err("missing ')'");
       ++i_;
@@ -183,6 +200,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 bool GlobMatch(std::string_view p, std::string_view s) {
@@ -213,6 +231,13 @@ bool IdentifierPatternMatches(std::string_view pattern, std::string_view name) {
 
 std::expected<std::unique_ptr<ConditionNode>, ConditionError> ParseCondition(
     std::string_view text) {
+  if (text.size() > kMaxConditionBytes) {
+    return std::unexpected(ConditionError{"condition_syntax",
+                                          "condition is " + std::to_string(text.size()) +
+                                              " bytes long; the limit is " +
+                                              std::to_string(kMaxConditionBytes),
+                                          1});
+  }
   auto tokens = Tokenize(text);
   if (!tokens) return std::unexpected(tokens.error());
   if (tokens->size() == 1) {

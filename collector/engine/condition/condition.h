@@ -5,6 +5,7 @@
 // "1 of"/"all of" patterns to the detection's search identifiers, so a
 // compiled rule never looks up a name. Pure functions, thread-safe.
 
+#include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -35,6 +36,13 @@ struct ConditionError {
   std::string message;
   int column = 1;
 };
+
+/// Limits ParseCondition() enforces (a "condition_syntax" error beyond
+/// them), so that nothing that walks a condition recursively can exhaust
+/// the stack: brackets and `not` together nest at most kMaxConditionDepth
+/// levels, and a condition is at most kMaxConditionBytes long.
+inline constexpr int kMaxConditionDepth = 64;
+inline constexpr size_t kMaxConditionBytes = 64 * 1024;
 
 std::expected<std::unique_ptr<ConditionNode>, ConditionError> ParseCondition(std::string_view text);
 

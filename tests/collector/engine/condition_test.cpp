@@ -121,5 +121,51 @@ TEST(Condition, IdentifiersMayContainDashes) {
   EXPECT_EQ(Compile("sel-1 or b", {"sel-1", "b"}), "or(sel-1,b)");
 }
 
+std::string Repeat(std::string_view part, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += part;
+  return out;
+}
+
+TEST(Condition, NestingUpToTheLimitWorks) {
+  // kMaxConditionDepth levels of brackets, or of `not`, or of both mixed.
+  const int n = kMaxConditionDepth;
+  EXPECT_EQ(Compile(Repeat("(", n) + "a" + Repeat(")", n), kIds), "a");
+  std::string nots = "a";
+  for (int i = 0; i < n; ++i) nots = "not(" + nots + ")";
+  EXPECT_EQ(Compile(Repeat("not ", n) + "a", kIds), nots);
+  EXPECT_EQ(Compile(Repeat("not (b or ", n / 2) + "a" + Repeat(")", n / 2), kIds).substr(0, 12),
+            "not(or(b,not");
+}
+
+TEST(Condition, DeeperNestingIsASyntaxErrorNotAStackOverflow) {
+  // Found by fuzzing: every '(' and every `not` recursed with no limit.
+  const int n = kMaxConditionDepth + 1;
+  auto brackets = Error(Repeat("(", n) + "a" + Repeat(")", n), kIds);
+  EXPECT_EQ(brackets.code, "condition_syntax");
+  EXPECT_EQ(brackets.column, n);  // the bracket one level too deep
+  EXPECT_NE(brackets.message.find("nests more than"), std::string::npos) << brackets.message;
+  auto nots = Error(Repeat("not ", n) + "a", kIds);
+  EXPECT_EQ(nots.code, "condition_syntax");
+  EXPECT_EQ(nots.column, 4 * (n - 1) + 1);
+  auto mixed = Error(Repeat("not (", n / 2 + 1) + "a" + Repeat(")", n / 2 + 1), kIds);
+  EXPECT_EQ(mixed.code, "condition_syntax");
+  // Far past the limit (what the fuzzer sent, and much more): still an error.
+  for (const int deep : {1000, 100000}) {
+    EXPECT_EQ(Error(Repeat("(", deep) + "a" + Repeat(")", deep), kIds).code, "condition_syntax");
+    EXPECT_EQ(Error(Repeat("not ", deep / 8) + "a", kIds).code, "condition_syntax");
+  }
+}
+
+TEST(Condition, OverlongConditionIsRejected) {
+  std::string ok = "a";
+  while (ok.size() + 5 <= kMaxConditionBytes) ok += " or a";
+  EXPECT_EQ(Compile(ok, kIds).substr(0, 6), "or(a,a");
+  const auto e =
+      Error(ok + Repeat(" ", static_cast<int>(kMaxConditionBytes - ok.size()) + 1), kIds);
+  EXPECT_EQ(e.code, "condition_syntax");
+  EXPECT_NE(e.message.find("limit"), std::string::npos) << e.message;
+}
+
 }  // namespace
 }  // namespace vigil::collector::engine
