@@ -1,12 +1,14 @@
 #include "collector/engine/loader/reader.h"
 
 #include <openssl/evp.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 namespace vigil::collector::engine {
 
@@ -99,7 +101,7 @@ std::optional<int64_t> ParseTimespan(std::string_view text) {
     default:
       return std::nullopt;
   }
-  if (n > INT64_MAX / 1'000'000'000 / seconds) return std::nullopt;
+  if (n > kMaxTimespanNs / 1'000'000'000 / seconds) return std::nullopt;
   return n * seconds * 1'000'000'000;
 }
 
@@ -118,19 +120,48 @@ std::optional<int64_t> ParseExpiry(std::string_view text) {
                                         std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
   if (!ymd.ok()) return std::nullopt;
-  const auto day_start = std::chrono::sys_days(ymd).time_since_epoch();
-  const int64_t day_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(day_start).count();
-  if (text.size() == 10) return day_ns + int64_t{86400} * 1'000'000'000;  // valid through that day
-  int h, mi, s;
-  if (text.size() != 20 || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
-      text[16] != ':' || text[19] != 'Z' || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, s) ||
-      h > 23 || mi > 59 || s > 60) {
-    return std::nullopt;
+  // Seconds first: nanoseconds since 1970 overflow int64 in 2262, and
+  // "9999-12-31" is the usual way to write "never".
+  const int64_t day_s =
+      static_cast<int64_t>(std::chrono::sys_days(ymd).time_since_epoch().count()) * 86400;
+  if (day_s < 0) return std::nullopt;  // before 1970: a typo, not a real expiry
+  int64_t end_s;
+  if (text.size() == 10) {
+    end_s = day_s + 86400;  // valid through that day
+  } else {
+    int h, mi, s;
+    if (text.size() != 20 || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
+        text[16] != ':' || text[19] != 'Z' || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, s) ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
+      return std::nullopt;
+    }
+    end_s = day_s + int64_t{h} * 3600 + mi * 60 + s;
   }
-  return day_ns + (int64_t{h} * 3600 + mi * 60 + s) * 1'000'000'000;
+  if (end_s > INT64_MAX / 1'000'000'000) return INT64_MAX;  // past 2262: never expires
+  return end_s * 1'000'000'000;
 }
 
 namespace {
+
+// Finds the first alias ("*name") in a YAML stream without building nodes.
+class AliasFinder final : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> alias;
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (!alias) alias = mark;
+  }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
 
 Pos PosOf(const YAML::Node& n) {
   const YAML::Mark m = n.Mark();
@@ -403,9 +434,17 @@ class DocReader {
     Add(Severity::kWarning, std::move(code), std::move(message), pos);
   }
 
-  void CheckDuplicateKeys(const YAML::Node& map) {
+  // Every mapping in the document, also those inside lists (list-of-maps
+  // selections, vigil.tests). Linear: ReadRuleFile refuses aliases, so no
+  // node is reachable twice.
+  void CheckDuplicateKeys(const YAML::Node& node) {
+    if (node.IsSequence()) {
+      for (const auto& el : node) CheckDuplicateKeys(el);
+      return;
+    }
+    if (!node.IsMap()) return;
     std::set<std::string> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
       if (!it->first.IsScalar()) {
         Error("bad_key", "mapping keys must be plain strings", PosOf(it->first));
         continue;
@@ -413,8 +452,16 @@ class DocReader {
       if (!seen.insert(it->first.Scalar()).second) {
         Error("duplicate_key", "key '" + it->first.Scalar() + "' appears twice", PosOf(it->first));
       }
-      if (it->second.IsMap()) CheckDuplicateKeys(it->second);
+      CheckDuplicateKeys(it->second);
     }
+  }
+
+  // 1 when `n` is a quoted scalar: its text starts one column after its mark.
+  int QuoteWidth(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null() || m.pos < 0 || static_cast<size_t>(m.pos) >= file_.bytes.size()) return 0;
+    const char c = file_.bytes[static_cast<size_t>(m.pos)];
+    return c == '\'' || c == '"' ? 1 : 0;
   }
 
   std::optional<Named> ScalarString(const YAML::Node& n, std::string_view key) {
@@ -509,7 +556,7 @@ class DocReader {
         first = false;
       } else {
         Pos p = item.pos;
-        p.column += static_cast<int>(start);
+        p.column += static_cast<int>(start) + QuoteWidth(key_node);
         if (part.empty()) {
           Error("bad_modifier", "empty modifier in '" + key + "'", p);
         } else {
@@ -653,7 +700,8 @@ class DocReader {
       } else if (key == "window") {
         auto span = it->second.IsScalar() ? ParseTimespan(it->second.Scalar()) : std::nullopt;
         if (!span) {
-          Error("bad_timespan", "'window' must look like 30s, 10m, 1h or 1d", PosOf(it->second));
+          Error("bad_timespan", "'window' must look like 30s, 10m, 1h or 1d (at most 10 years)",
+                PosOf(it->second));
           ok = false;
         } else {
           t.window_ns = *span;
@@ -712,7 +760,8 @@ class DocReader {
       } else if (key == "every") {
         auto span = it->second.IsScalar() ? ParseTimespan(it->second.Scalar()) : std::nullopt;
         if (!span) {
-          Error("bad_timespan", "'every' must look like 1s or 2m", PosOf(it->second));
+          Error("bad_timespan", "'every' must look like 1s or 2m (at most 10 years)",
+                PosOf(it->second));
           return std::nullopt;
         }
         ev.every_ns = *span;
@@ -948,14 +997,27 @@ class DocReader {
 
 // yaml-cpp 0.7 loops forever when a document's root is not a block
 // collection and a ',' flow-entry token appears outside any flow collection
-// (" ,", "[a] ,", "%A\n,": found by fuzzing). Such input is never valid
-// YAML for a rule, so it is rejected before yaml-cpp sees it. A ',' counts
-// as such a token when it cannot belong to a plain scalar: first on its
-// line, or right after a quoted scalar, a closing bracket, an indicator or
-// a node property. Quoted scalars, comments and block scalars are skipped.
+// (" ,", "[a] ,", "\"a\" ,", "%A\n,": found by fuzzing). Such input is never
+// valid YAML for a rule, so it is rejected before yaml-cpp sees it. A ','
+// counts as such a token when it cannot belong to a plain scalar: first on
+// its line, or right after a quoted scalar, a closing bracket, an indicator
+// or a node property. Quoted scalars, comments and block scalars are
+// skipped.
+//
+// A plain scalar runs to the end of its line (past spaces) unless ": " or
+// " #" ends it, or a flow indicator inside a flow collection: quotes,
+// brackets and commas inside it are text (`description: Detects "whoami",
+// a recon tool` and `Detects [MS-RPRN], ...` are valid YAML that yaml-cpp
+// reads fine). A line indented deeper than the line a plain scalar at depth
+// 0 started on continues that scalar (a multi-line plain scalar).
+//
+// yaml-cpp 0.7 also loops on an explicit key ("? ") after a root scalar
+// with a node property ("&x a\n? "); rules never use explicit keys, so a
+// "? " outside flow collections is rejected too.
 struct CommaHazard {
   int line = 0;
   int column = 0;
+  bool explicit_key = false;
 };
 
 std::optional<CommaHazard> FindStrayComma(std::string_view s) {
@@ -969,8 +1031,22 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
   // 'i' an indicator (": ", "- ", "? "), 'p' a node property, ',' a comma.
   char prev = '\n';
   Word word = Word::kNone;
+  char property = 0;  // the first character of the node property being read
+  // Indentation of this line (-1 before its first non-blank character), of
+  // the line the current plain scalar started on, and the indentation a line
+  // must exceed to continue the plain scalar that ended the previous line
+  // (-1: none did).
+  long indent = -1;
+  long plain_indent = -1;
+  long continue_above = -1;
   auto next_is_blank = [&](size_t i) {
     return i + 1 >= s.size() || s[i + 1] == ' ' || s[i + 1] == '\n' || s[i + 1] == '\r';
+  };
+  auto skip_comment = [&](size_t& i) {
+    const size_t nl = s.find('\n', i);
+    if (nl == std::string_view::npos) return false;
+    i = nl - 1;  // the loop sees the newline
+    return true;
   };
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
@@ -978,6 +1054,17 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
       if (c == '\n') {
         ++line;
         line_start = i + 1;
+        const std::string_view marker = s.substr(i + 1, 3);
+        if ((marker == "---" || marker == "...") &&
+            (i + 4 >= s.size() || s[i + 4] == ' ' || s[i + 4] == '\t' || s[i + 4] == '\n' ||
+             s[i + 4] == '\r')) {
+          // yaml-cpp ends an unterminated quoted scalar at a document marker.
+          quote = 0;
+          prev = '\n';
+          word = Word::kNone;
+          indent = -1;
+          continue_above = -1;
+        }
       } else if (quote == '"' && c == '\\') {
         ++i;
       } else if (c == quote) {
@@ -991,31 +1078,53 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
       continue;
     }
     if (c == '\n') {
+      if (indent >= 0) {
+        // A line with content: its end decides whether the next continues.
+        continue_above = word == Word::kPlain && depth == 0 ? plain_indent : -1;
+      }
       ++line;
       line_start = i + 1;
       prev = '\n';
       word = Word::kNone;
+      indent = -1;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\r') {
-      if (word == Word::kProperty) prev = 'p';
-      word = Word::kNone;
-      continue;
+      if (word == Word::kProperty) {
+        prev = 'p';
+        word = Word::kNone;
+      }
+      continue;  // a plain scalar goes on past blanks
+    }
+    if (indent < 0) {
+      indent = static_cast<long>(i - line_start);
+      if (c != '#' && continue_above >= 0 && indent > continue_above) {
+        word = Word::kPlain;  // a continuation line of a multi-line plain scalar
+        prev = 's';
+        continue;
+      }
+      continue_above = -1;
     }
     if (word == Word::kPlain) {
-      if (c == ':' && next_is_blank(i)) {
+      const bool after_blank = s[i - 1] == ' ' || s[i - 1] == '\t';
+      if (c == '#' && after_blank) {
+        word = Word::kNone;
+        if (!skip_comment(i)) return std::nullopt;
+      } else if (c == ':' && next_is_blank(i)) {
         prev = 'i';
         word = Word::kNone;
-      } else if (depth > 0 && (c == ',' || c == ']' || c == '}')) {
+      } else if (depth > 0 && (c == ',' || c == '[' || c == ']' || c == '{' || c == '}')) {
         // Flow indicators end a plain scalar inside a flow collection.
         word = Word::kNone;
         --i;
       }
-      continue;  // ',' inside a plain scalar outside flow context is text
+      continue;  // ',', quotes and brackets inside a plain scalar are text
     }
     if (word == Word::kProperty) {
-      // Anchor, alias and tag names end at flow indicators.
-      if (c == ',' || c == '[' || c == ']' || c == '{' || c == '}') {
+      // Anchor, alias and tag names end at flow indicators; a tag also at a
+      // double quote ('!t"a"' is the tag !t on the scalar "a").
+      if (c == ',' || c == '[' || c == ']' || c == '{' || c == '}' ||
+          (c == '"' && property == '!')) {
         prev = 'p';
         word = Word::kNone;
         --i;
@@ -1028,10 +1137,16 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
       prev = ',';
       continue;
     }
-    if (c == '#') {
-      const size_t nl = s.find('\n', i);
-      if (nl == std::string_view::npos) return std::nullopt;
-      i = nl - 1;
+    if (i == line_start && (s.substr(i, 3) == "---" || s.substr(i, 3) == "...") &&
+        (i + 3 >= s.size() || s[i + 3] == ' ' || s[i + 3] == '\t' || s[i + 3] == '\n' ||
+         s[i + 3] == '\r')) {
+      prev = 'i';  // a document marker, not a plain scalar
+      i += 2;
+      continue;
+    }
+    if (c == '#' || (c == '%' && i == line_start)) {
+      // A comment, or a directive ("%YAML 1.2"): neither is a scalar.
+      if (!skip_comment(i)) return std::nullopt;
       continue;
     }
     if (c == '"' || c == '\'') {
@@ -1049,19 +1164,22 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
       continue;
     }
     if ((c == ':' || c == '-' || c == '?') && next_is_blank(i)) {
+      if (c == '?' && depth == 0) {
+        return CommaHazard{line, static_cast<int>(i - line_start) + 1, /*explicit_key=*/true};
+      }
       prev = 'i';
       continue;
     }
     if ((c == '|' || c == '>') && depth == 0) {
       // A block scalar: skip its content, the lines indented more than the
       // line that holds the header.
-      const size_t indent = s.find_first_not_of(' ', line_start) - line_start;
+      const size_t line_indent = s.find_first_not_of(' ', line_start) - line_start;
       size_t j = s.find('\n', i);
       while (j != std::string_view::npos) {
         const size_t next = j + 1;
         const size_t k = s.find_first_not_of(' ', next);
         const bool blank = k == std::string_view::npos || s[k] == '\n' || s[k] == '\r';
-        if (!blank && k - next <= indent) break;
+        if (!blank && k - next <= line_indent) break;
         ++line;
         j = s.find('\n', next);
       }
@@ -1071,9 +1189,11 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
     }
     if (c == '&' || c == '!' || c == '*') {
       word = Word::kProperty;
+      property = c;
       continue;
     }
     word = Word::kPlain;
+    plain_indent = indent;
     prev = 's';
   }
   return std::nullopt;
@@ -1088,13 +1208,36 @@ std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic
     diags.push_back(Diagnostic{
         Severity::kError,
         "yaml_syntax",
-        "',' outside a flow collection ([...] or {...}); quote the value if it starts with a comma",
+        hazard->explicit_key
+            ? "explicit mapping keys ('? ') are not supported in rule files"
+            : "',' outside a flow collection ([...] or {...}); quote the value if it starts with a "
+              "comma",
         SourceLocation{file.path, hazard->line, hazard->column},
         {}});
     return docs;
   }
   std::vector<YAML::Node> roots;
   try {
+    // Aliases are refused: every walk of the tree (duplicate keys, the
+    // reader, test events, the content hash) would visit an aliased node once
+    // per reference, and nested aliases multiply ("billion laughs": a
+    // kilobyte expands to billions of nodes). Sigma rules do not use them.
+    {
+      std::istringstream in(file.bytes);
+      YAML::Parser parser(in);
+      AliasFinder finder;
+      while (!finder.alias && parser.HandleNextDocument(finder)) {
+      }
+      if (finder.alias) {
+        diags.push_back(Diagnostic{
+            Severity::kError,
+            "yaml_structure",
+            "YAML aliases ('*name') are not supported in rule files; write the value out",
+            SourceLocation{file.path, finder.alias->line + 1, finder.alias->column + 1},
+            {}});
+        return docs;
+      }
+    }
     roots = YAML::LoadAll(file.bytes);
   } catch (const YAML::Exception& e) {
     diags.push_back(Diagnostic{Severity::kError,

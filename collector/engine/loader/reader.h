@@ -26,11 +26,18 @@ std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic
 /// Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view bytes);
 
-/// "30s", "5m", "2h", "1d" (and pySigma's "w", "M" = 30 d, "y" = 365 d).
+/// The longest timespan ParseTimespan() accepts: 10 years of 365 days.
+inline constexpr int64_t kMaxTimespanNs = int64_t{10} * 365 * 86400 * 1'000'000'000;
+
+/// "30s", "5m", "2h", "1d" (and pySigma's "w", "M" = 30 d, "y" = 365 d), up
+/// to kMaxTimespanNs; nullopt for anything else.
 std::optional<int64_t> ParseTimespan(std::string_view text);
 
 /// "2025-12-31" (end of that UTC day) or an RFC 3339 UTC time
 /// "2025-12-31T18:00:00Z": the instant something stops applying, in ns.
+/// Instants past int64 nanoseconds (year 2262 on, e.g. the "never" idiom
+/// "9999-12-31") saturate to INT64_MAX; dates before 1970 and unparsable
+/// text give nullopt.
 std::optional<int64_t> ParseExpiry(std::string_view text);
 
 }  // namespace vigil::collector::engine

@@ -1,5 +1,8 @@
 // The loader: every error and warning with its code, line and column, all
 // at once; document kinds; rule states with reasons; hashes.
+#include <chrono>
+#include <cstdint>
+
 #include "collector/engine/loader/reader.h"
 #include "tests/collector/engine/rule_harness.h"
 
@@ -410,6 +413,149 @@ TEST(Reader, TimespansAndExpiry) {
   EXPECT_EQ(engine::ParseExpiry("2024-01-01T12:00:00Z"), int64_t{1704110400} * 1'000'000'000);
   EXPECT_FALSE(engine::ParseExpiry("2024-02-30"));
   EXPECT_FALSE(engine::ParseExpiry("01/02/2024"));
+}
+
+TEST(Reader, FarFutureExpiryMeansNeverAndPre1970IsInvalid) {
+  // Nanoseconds since 1970 overflow int64 in 2262: "9999-12-31" (the usual
+  // "never") used to wrap negative and read as long expired.
+  EXPECT_EQ(engine::ParseExpiry("9999-12-31"), INT64_MAX);
+  EXPECT_EQ(engine::ParseExpiry("9999-12-31T23:59:59Z"), INT64_MAX);
+  EXPECT_EQ(engine::ParseExpiry("2262-04-12"), INT64_MAX);  // ends 2262-04-12T24:00 > max
+  EXPECT_EQ(engine::ParseExpiry("2262-04-10"), int64_t{9223286400} * 1'000'000'000);
+  EXPECT_EQ(engine::ParseExpiry("1970-01-01"), int64_t{86400} * 1'000'000'000);
+  // Before 1970 (the fuzzer's "1049-01-01" overflowed the other way): invalid.
+  EXPECT_FALSE(engine::ParseExpiry("1969-12-31"));
+  EXPECT_FALSE(engine::ParseExpiry("1049-01-01"));
+  EXPECT_FALSE(engine::ParseExpiry("0000-01-01"));
+  EXPECT_FALSE(engine::ParseExpiry("-999-01-01"));
+  EXPECT_FALSE(engine::ParseExpiry("2024-01-01T25:00:00Z"));
+}
+
+TEST(Loader, FilterThatExpiresIn9999NeverExpires) {
+  const std::string filter =
+      "---\ntitle: f\nid: f1\nlogsource:\n" + std::string(kDns) +
+      "\nfilter:\n  rules: [r]\n  sandbox:\n    id.orig_h: 10.0.0.99\n  condition: not "
+      "sandbox\nexpires: ";
+  auto r = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s") + filter + "9999-12-31\n");
+  ASSERT_TRUE(r.ok()) << AllDiagnostics(r);
+  EXPECT_TRUE(WithCode(r, "filter_expired").empty()) << AllDiagnostics(r);
+  ASSERT_NE(Summary(r, "f1"), nullptr);
+  EXPECT_EQ(Summary(r, "f1")->state, RuleState::kActive) << Summary(r, "f1")->reason;
+  ASSERT_EQ(r.rule_set->filters.size(), 1u);
+  EXPECT_EQ(r.rule_set->filters[0].expires_ns, INT64_MAX);
+
+  auto old = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s") + filter + "1969-07-20\n");
+  EXPECT_FALSE(old.ok());
+  EXPECT_EQ(Only(old, "bad_expiry").where.line, 22);
+}
+
+TEST(Reader, TimespansAreLimitedToTenYears) {
+  EXPECT_EQ(engine::ParseTimespan("10y"), engine::kMaxTimespanNs);
+  EXPECT_EQ(engine::ParseTimespan("3650d"), engine::kMaxTimespanNs);
+  EXPECT_TRUE(engine::ParseTimespan("520w"));
+  EXPECT_TRUE(engine::ParseTimespan("120M"));
+  EXPECT_FALSE(engine::ParseTimespan("3651d"));
+  EXPECT_FALSE(engine::ParseTimespan("11y"));
+  EXPECT_FALSE(engine::ParseTimespan("292y"));  // fitted in int64 ns; was accepted
+  EXPECT_FALSE(engine::ParseTimespan("99999999999999999s"));
+
+  auto r = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s",
+                         "vigil:\n  throttle:\n    max_alerts: 1\n    window: 11y\n"));
+  EXPECT_FALSE(r.ok());
+  const auto d = Only(r, "bad_timespan");
+  EXPECT_EQ(d.where.line, 14);
+  EXPECT_NE(d.message.find("10 years"), std::string::npos) << d.message;
+}
+
+// A ~1 KB "billion laughs": each level lists the previous one nine times.
+std::string NestedAliases() {
+  std::string y = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 12; ++i) {
+    const std::string p = "*a" + std::to_string(i - 1);
+    y += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p;
+    for (int k = 1; k < 9; ++k) y += ", " + p;
+    y += "]\n";
+  }
+  return y;
+}
+
+TEST(Reader, YamlAliasesAreRefusedPromptly) {
+  // 9^13 nodes when expanded: the duplicate-key walk, the test-event reader
+  // and the hash would each visit every copy.
+  const std::string bomb = NestedAliases();
+  EXPECT_LT(bomb.size(), 1200u);
+  std::string indented;
+  for (size_t at = 0; at < bomb.size();) {
+    const size_t nl = bomb.find('\n', at);
+    indented += "        " + bomb.substr(at, nl + 1 - at);
+    at = nl + 1;
+  }
+  for (const std::string& yaml :
+       {Rule(kDns, "  s:\n    query: a\n  condition: s", "x:\n" + indented),
+        Rule(kDns, "  s:\n    query: a\n  condition: s",
+             "vigil:\n  tests:\n    - expect: match\n      event:\n" + indented)}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = LoadYaml(yaml);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+    EXPECT_FALSE(r.ok());
+    const auto d = Only(r, "yaml_structure");
+    EXPECT_NE(d.message.find("aliases"), std::string::npos) << d.message;
+    EXPECT_GT(d.where.line, 10);
+  }
+  // A lone anchor without an alias is harmless.
+  auto anchor = LoadYaml(Rule(kDns, "  s:\n    query: &q a\n  condition: s"));
+  EXPECT_TRUE(anchor.ok()) << AllDiagnostics(anchor);
+}
+
+TEST(Reader, DuplicateKeysInsideListsAreFound) {
+  auto sel =
+      LoadYaml(Rule(kDns, "  s:\n    - query: a\n      query: b\n    - query: c\n  condition: s"));
+  EXPECT_FALSE(sel.ok());
+  const auto d = Only(sel, "duplicate_key");
+  EXPECT_EQ(d.where.line, 10);
+  EXPECT_EQ(d.where.column, 7);
+  auto tests = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s",
+                             "vigil:\n  tests:\n    - expect: match\n      expect: no_match\n"
+                             "      event: {query: a}\n"));
+  EXPECT_FALSE(tests.ok());
+  EXPECT_EQ(Only(tests, "duplicate_key").where.line, 14);
+}
+
+TEST(Reader, ModifierColumnsInQuotedKeysPointAtTheModifier) {
+  for (const char* key : {"'query|contians'", "\"query|contians\""}) {
+    auto r = LoadYaml(Rule(kDns, std::string("  s:\n    ") + key + ": x\n  condition: s"));
+    const auto d = Only(r, "unknown_modifier");
+    EXPECT_EQ(d.where.line, 9);
+    EXPECT_EQ(d.where.column, 12) << key;  // the 'c' after '|'
+  }
+}
+
+TEST(Reader, QuotesAndBracketsInsidePlainScalarsAreText) {
+  // Valid YAML that yaml-cpp reads; the stray-comma pre-scan took the quote
+  // or bracket for the start of a quoted scalar or flow collection.
+  for (const char* description :
+       {"description: Detects \"whoami\", a recon tool\n",
+        "description: Detects [MS-RPRN], the printer bug\n",
+        "description: Detects 'single' quotes, too\n",
+        "description: Detects {braces}, and more # a comment, too\n",
+        "description: a | b & c * d ! e, f\n",
+        "description: Detects the use of\n  \"whoami\", a recon tool\n    [x], y\n"}) {
+    auto r = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s", description));
+    EXPECT_TRUE(r.ok()) << description << AllDiagnostics(r);
+  }
+}
+
+TEST(Reader, InputsThatHangYamlCppAreStillRejected) {
+  // yaml-cpp 0.7 loops forever on these (found by fuzzing and by a
+  // differential run against the pre-scan).
+  for (const char* yaml : {" ,\n", "[a] ,\n", "\"a\" ,\n", "%A\n,\n", "%A\n ,\n", "--- ,\n",
+                           "... ,\n", "&x a\n? \n", "!t a\n? b\n", "a\n'x\n--- ,\n"}) {
+    auto r = LoadYaml(yaml);
+    EXPECT_FALSE(r.ok()) << yaml;
+    EXPECT_EQ(WithCode(r, "yaml_syntax").size(), 1u) << yaml << AllDiagnostics(r);
+  }
+  auto after_value = LoadYaml(Rule(kDns, "  s:\n    query: a\n  condition: s", "tags: [a] ,\n"));
+  EXPECT_EQ(Only(after_value, "yaml_syntax").where.line, 11);
 }
 
 }  // namespace
