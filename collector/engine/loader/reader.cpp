@@ -1140,7 +1140,8 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
     if (i == line_start && (s.substr(i, 3) == "---" || s.substr(i, 3) == "...") &&
         (i + 3 >= s.size() || s[i + 3] == ' ' || s[i + 3] == '\t' || s[i + 3] == '\n' ||
          s[i + 3] == '\r')) {
-      prev = 'i';  // a document marker, not a plain scalar
+      prev = 'i';  // a document marker, not a plain scalar; it ends open flows
+      depth = 0;
       i += 2;
       continue;
     }

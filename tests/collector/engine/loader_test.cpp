@@ -548,8 +548,9 @@ TEST(Reader, QuotesAndBracketsInsidePlainScalarsAreText) {
 TEST(Reader, InputsThatHangYamlCppAreStillRejected) {
   // yaml-cpp 0.7 loops forever on these (found by fuzzing and by a
   // differential run against the pre-scan).
-  for (const char* yaml : {" ,\n", "[a] ,\n", "\"a\" ,\n", "%A\n,\n", "%A\n ,\n", "--- ,\n",
-                           "... ,\n", "&x a\n? \n", "!t a\n? b\n", "a\n'x\n--- ,\n"}) {
+  for (const char* yaml :
+       {" ,\n", "[a] ,\n", "\"a\" ,\n", "%A\n,\n", "%A\n ,\n", "--- ,\n", "... ,\n", "&x a\n? \n",
+        "!t a\n? b\n", "a\n'x\n--- ,\n", "&x{,\n--- ,\n"}) {
     auto r = LoadYaml(yaml);
     EXPECT_FALSE(r.ok()) << yaml;
     EXPECT_EQ(WithCode(r, "yaml_syntax").size(), 1u) << yaml << AllDiagnostics(r);
