@@ -659,8 +659,10 @@ class Loader {
     if (auto span = ParseTimespan(c.timespan.text)) {
       rule.timespan_ns = *span;
     } else if (!c.timespan.text.empty()) {
-      error("bad_timespan", "timespan '" + c.timespan.text + "' must look like 30s, 5m, 1h or 1d",
-            c.timespan.pos);
+      error(
+          "bad_timespan",
+          "timespan '" + c.timespan.text + "' must look like 30s, 5m, 1h or 1d (at most 10 years)",
+          c.timespan.pos);
     }
     // Condition.
     static const std::map<std::string, CorrelationCondition::Op> kOps = {
