@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <sstream>
 
@@ -1200,11 +1201,74 @@ std::optional<CommaHazard> FindStrayComma(std::string_view s) {
   return std::nullopt;
 }
 
+// YAML 1.2 streams are Unicode text of printable characters (section 5.1):
+// no C0 control other than tab, LF and CR, no DEL, valid UTF-8. yaml-cpp
+// 0.7 does not check, and binary garbage with control bytes is where it
+// loops forever (found by fuzzing the loader), so a rule file that is not
+// such text is refused before it reaches the parser.
+struct BadCharacter {
+  int line = 0;
+  int column = 0;
+  std::string what;
+};
+
+std::optional<BadCharacter> FindNonPrintable(std::string_view s) {
+  int line = 1;
+  size_t line_start = 0;
+  char hex[8];
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int column = static_cast<int>(i - line_start) + 1;
+    if (c == '\n') {
+      ++line;
+      line_start = ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
+        std::snprintf(hex, sizeof hex, "%04X", c);
+        return BadCharacter{line, column, std::string("control character U+") + hex};
+      }
+      ++i;
+      continue;
+    }
+    // One UTF-8 sequence: lead byte, continuation count, smallest value.
+    size_t n = 0;
+    uint32_t cp = 0, min = 0;
+    if ((c & 0xe0) == 0xc0) {
+      n = 1, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3, cp = c & 0x07, min = 0x10000;
+    }
+    bool ok = n > 0 && i + n < s.size();
+    for (size_t k = 1; ok && k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return BadCharacter{line, column, "bytes that are not UTF-8"};
+    }
+    i += n + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<DocSpec> ReadRuleFile(const SourceFile& file, std::vector<Diagnostic>& diags) {
   std::vector<DocSpec> docs;
   const std::string file_hash = Sha256Hex(file.bytes);
+  if (auto bad = FindNonPrintable(file.bytes)) {
+    diags.push_back(Diagnostic{Severity::kError,
+                               "yaml_syntax",
+                               bad->what + ": a rule file must be UTF-8 text (YAML 1.2, 5.1)",
+                               SourceLocation{file.path, bad->line, bad->column},
+                               {}});
+    return docs;
+  }
   if (auto hazard = FindStrayComma(file.bytes)) {
     diags.push_back(Diagnostic{
         Severity::kError,

@@ -559,5 +559,37 @@ TEST(Reader, InputsThatHangYamlCppAreStillRejected) {
   EXPECT_EQ(Only(after_value, "yaml_syntax").where.line, 11);
 }
 
+// YAML 1.2 streams are printable Unicode; yaml-cpp 0.7 does not check and
+// loops on some binary inputs (the first case is the loader fuzzer's; the
+// fuzzer seed regress-binary-garbage.yml keeps it).
+TEST(Reader, RuleFilesMustBeUtf8TextWithoutControlCharacters) {
+  const std::string fuzz_hang(
+      "&-A-\x01\x00\x00\x1c\xff\xff\xff\xff\xff\xff\xff\xff\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\x1d"
+      "\r\r\rmple, mode\xce\xce\xce\xce\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\xff\xff~\xff\xff\xc7?",
+      73);
+  struct Case {
+    std::string yaml;
+    int line, column;
+    const char* what;
+  };
+  for (const Case& c : {Case{fuzz_hang, 1, 5, "U+0001"}, Case{"title: a\x7f\n", 1, 9, "U+007F"},
+                        Case{"title: t\ndescription: \xe9t\xe9\n", 2, 14, "not UTF-8"},
+                        Case{"title: \xed\xa0\x80\n", 1, 8, "not UTF-8"},  // a surrogate
+                        Case{"title: \xc0\xaf\n", 1, 8, "not UTF-8"},      // overlong
+                        Case{"title: t\n\x1b[31m\n", 2, 1, "U+001B"}}) {
+    auto r = LoadYaml(c.yaml);
+    EXPECT_FALSE(r.ok());
+    const auto d = Only(r, "yaml_syntax");
+    EXPECT_EQ(d.where.line, c.line) << c.what;
+    EXPECT_EQ(d.where.column, c.column) << c.what;
+    EXPECT_NE(d.message.find(c.what), std::string::npos) << d.message;
+  }
+  // Tabs, CRLF line ends, a BOM and non-ASCII text are fine.
+  auto ok =
+      LoadYaml("\xef\xbb\xbf" + Rule(kDns, "  s:\r\n    query: \"caf\xc3\xa9\"\r\n  condition: s",
+                                     "description: \"\tt\xe1\xbb\x91i \xf0\x9f\x94\x92\"\r\n"));
+  EXPECT_TRUE(ok.ok()) << AllDiagnostics(ok);
+}
+
 }  // namespace
 }  // namespace vigil::testing
