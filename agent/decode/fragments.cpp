@@ -219,8 +219,13 @@ FragmentReassembler::Outcome FragmentReassembler::Add(int64_t ts_ns, const Piece
                         d.ranges[0].begin == 0 && d.ranges[0].end == d.total;
   if (!complete) return Outcome::kPending;
 
-  std::vector<uint8_t>& buf = output;
   const size_t hlen = d.header.size();
+  // The length field of the reassembled header must hold header + payload
+  // (IPv6: extension headers + payload): a datagram over 64 KiB cannot be
+  // written back and is dropped, as Zeek drops excessively large fragments.
+  const size_t length_field = d.key.version == 4 ? hlen + d.total : hlen - 40 + d.total;
+  if (length_field > 0xffff) return drop(Anomaly::kFragmentTooLarge);
+  std::vector<uint8_t>& buf = output;
   buf.resize(hlen + d.total);
   std::memcpy(buf.data(), d.header.data(), hlen);
   std::memcpy(buf.data() + hlen, d.data.data(), d.total);

@@ -583,18 +583,19 @@ void HttpAnalyzer::FlushHeader(Direction dir) {
       break;
     }
     case Field::kContentLength: {
+      // Zeek reads the leading digits of the value (atoi_n: "123abc" is
+      // 123) and takes a value without any as 0; both are anomalies here.
       uint64_t n = 0;
-      bool valid = !value.empty() && value.size() <= 18;
-      for (char c : value) {
-        if (!std::isdigit(static_cast<unsigned char>(c))) {
-          valid = false;
-          break;
-        }
-        n = n * 10 + static_cast<uint64_t>(c - '0');
+      size_t digits = 0;
+      while (digits < value.size() && std::isdigit(static_cast<unsigned char>(value[digits]))) {
+        n = n * 10 + static_cast<uint64_t>(value[digits] - '0');
+        if (++digits > 18) break;
       }
-      if (!valid) {
+      if (digits == 0 || digits > 18) {
         ctx_.Anomaly("http_bad_content_length");
-        n = 0;  // Zeek treats an unparsable length as 0
+        n = 0;
+      } else if (digits < value.size()) {
+        ctx_.Anomaly("http_bad_content_length");
       }
       side.content_length = static_cast<int64_t>(n);
       break;
@@ -610,10 +611,11 @@ void HttpAnalyzer::FlushHeader(Direction dir) {
     } break;
     case Field::kConnection:
       if (HasToken(value, "close")) side.connection_close = true;
-      if (HasToken(value, "upgrade")) side.upgrade = true;
+      // Zeek looks at the first token only.
+      if (EqualsNoCase(FirstToken(value), "upgrade")) side.upgrade = true;
       break;
     case Field::kUpgrade:
-      side.upgrade = true;
+      if (!value.empty()) side.upgrade_protocol = true;
       break;
     case Field::kNone:
       break;
@@ -793,8 +795,10 @@ void HttpAnalyzer::MessageDone(Direction dir) {
         replay.swap(early_tunnel_);
         Feed(Direction::kOrig, replay);
       }
-    } else if (code == 101) {
-      // Switching protocols: whatever follows is not HTTP (Zeek stops too).
+    } else if (code == 101 && side.upgrade && side.upgrade_protocol) {
+      // Switching protocols: whatever follows is not HTTP. Zeek stops only
+      // when the reply names the upgrade (Connection: upgrade first, and an
+      // Upgrade header); a bare 101 is an interim reply like any 1xx.
       EmitAll();
       done_ = true;
       sides_[0].state = State::kIgnore;

@@ -115,7 +115,8 @@ class HttpAnalyzer final : public Analyzer, public PooledAllocation<HttpAnalyzer
     bool inflate_done = false;  // stream ended or failed: later bytes not counted
     std::unique_ptr<BodyInflater> inflater;
     bool connection_close = false;  // response side: "Connection: close"
-    bool upgrade = false;           // response side: "Connection: upgrade"
+    bool upgrade = false;           // response side: "Connection: upgrade" (first token)
+    bool upgrade_protocol = false;  // response side: an Upgrade header
     bool message_active = false;
     std::array<uint8_t, kSniffBytes> sniff{};
     uint8_t sniff_len = 0;

@@ -225,6 +225,21 @@ TEST(HttpAnalyzer, UpgradeStopsHttpParsing) {
   EXPECT_TRUE(r.anomalies.empty());
 }
 
+// Zeek stops parsing only when the 101 names the upgrade (Connection's first
+// token "upgrade" and an Upgrade header); otherwise the 101 is an interim
+// reply and HTTP goes on.
+TEST(HttpAnalyzer, BareSwitchingProtocolsIsAnInterimReply) {
+  auto r = RunConversation(Factory(), {Orig("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"),
+                                       Resp("HTTP/1.1 101 Switching Protocols\r\n"
+                                            "Connection: keep-alive, Upgrade\r\n\r\n"
+                                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")});
+  EXPECT_FALSE(r.gave_up);
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].http().info_code(), 101u);
+  EXPECT_EQ(r.events[0].http().status_code(), 200u);
+  EXPECT_EQ(r.events[0].http().response_body_len(), 2u);
+}
+
 TEST(HttpAnalyzer, UnansweredRequestsAreLoggedAtTheEnd) {
   auto r = RunConversation(Factory(), {Orig("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")});
   ASSERT_EQ(r.events.size(), 2u);
@@ -327,6 +342,25 @@ TEST(HttpAnalyzer, ZeekUriQuirks) {
   auto esc = RunConversation(Factory(), {Orig("GET /a%%41%u0042%zz%4 HTTP/1.1\r\n\r\n")});
   ASSERT_EQ(esc.events.size(), 1u);
   EXPECT_EQ(esc.events[0].http().uri(), "/aAB%zz%4");
+}
+
+// Zeek's atoi_n: the leading digits of Content-Length count ("5x" is 5);
+// a value without any is 0. Either is an anomaly.
+TEST(HttpAnalyzer, ContentLengthUsesLeadingDigitsAsZeekDoes) {
+  auto r = RunConversation(Factory(),
+                           {Orig("POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5x\r\n\r\nabcde"
+                                 "GET /b HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n"
+                                 "GET /c HTTP/1.1\r\nHost: h\r\n\r\n"),
+                            Resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")});
+  ASSERT_EQ(r.events.size(), 3u);
+  EXPECT_EQ(r.events[0].http().request_body_len(), 5u);
+  EXPECT_EQ(r.events[1].http().uri(), "/b");
+  EXPECT_EQ(r.events[1].http().request_body_len(), 0u);
+  EXPECT_EQ(r.events[2].http().uri(), "/c");
+  EXPECT_EQ(r.anomalies,
+            (std::vector<std::string>{"http_bad_content_length", "http_bad_content_length"}));
 }
 
 TEST(HttpText, NonUtf8IsEscaped) {

@@ -431,6 +431,20 @@ TEST_F(DecodeTest, Ipv4FragmentLimits) {
   EXPECT_EQ(count(Anomaly::kFragmentBadLength), 1u);
 }
 
+// Offsets stay within 64 KiB but header + payload do not: the total length
+// of the reassembled header cannot hold it (it was written truncated and the
+// datagram decoded with a wrong length). Dropped as too large, as Zeek does.
+TEST_F(DecodeTest, Ipv4ReassembledDatagramOver64KiBIsDropped) {
+  const Bytes big(65528, 0x5a);  // offset + length = 65528: each piece is legal
+  EXPECT_EQ(Run(Fragment(big, 0, 32000, true), link_type::kRaw), DecodeResult::kFragmentPending);
+  EXPECT_EQ(Run(Fragment(big, 32000, 32000, true), link_type::kRaw),
+            DecodeResult::kFragmentPending);
+  EXPECT_NE(Run(Fragment(big, 64000, 1528, false), link_type::kRaw), DecodeResult::kIp);
+  EXPECT_EQ(Anomalies("fragment_too_large"), 1u);
+  EXPECT_EQ(decoder_.stats().datagrams_reassembled, 0u);
+  EXPECT_EQ(decoder_.stats().fragment_bytes_held, 0u);
+}
+
 // ---- IPv6 ----------------------------------------------------------------
 
 Bytes ExtHeader(uint8_t next, size_t len8) {
