@@ -5,9 +5,9 @@
 #include <array>
 #include <cctype>
 
-#include "agent/analyzers/address_text.h"
 #include "agent/analyzers/text_escape.h"
 #include "agent/analyzers/wire_reader.h"
+#include "proto/vigil/v1/zeek/zeek_view.h"
 
 namespace vigil::agent::analyzers::dns {
 namespace {
@@ -119,14 +119,12 @@ ParseError ReadName(WireReader& reader, std::string& out, ParseError truncated) 
   return ParseError::kNone;
 }
 
-// Answers render addresses as inet_ntop() does (Zeek's text), without its
-// cost (address_text.h).
+// Answers render addresses as inet_ntop() does (Zeek's text) through the
+// same formatter as the records' addresses, without inet_ntop's cost.
 void AppendAddress(std::string& out, int family, const uint8_t* bytes) {
-  if (family == AF_INET) {
-    AppendIpv4Text(out, bytes);
-  } else {
-    AppendIpv6Text(out, bytes);
-  }
+  char text[v1::zeek::kAddressTextMax];
+  const std::string_view raw(reinterpret_cast<const char*>(bytes), family == AF_INET ? 4 : 16);
+  out.append(text, v1::zeek::FormatAddress(raw, text));
 }
 
 void AppendHex(std::string& out, std::span<const uint8_t> bytes) {
