@@ -15,6 +15,7 @@
 #include <span>
 
 #include "agent/decode/anomaly.h"
+#include "agent/decode/bytes.h"
 #include "agent/decode/decoder.h"
 #include "agent/decode/packet.h"
 
@@ -135,6 +136,22 @@ struct Step {
 };
 
 /// Advances past `n` header bytes (n <= data.size()).
+// The TCP header fields of a header already checked to be `header_len` bytes
+// (at least 20, within both the captured and the wire length): shared by
+// DecodeTcp and the decoder's one-pass path for common frames.
+inline void SetTcpFields(Layer& layer, std::span<const uint8_t> data, size_t header_len,
+                         size_t wire) {
+  layer.src_port = LoadBe16(data.data());
+  layer.dst_port = LoadBe16(data.data() + 2);
+  layer.tcp_seq = LoadBe32(data.data() + 4);
+  layer.tcp_ack = LoadBe32(data.data() + 8);
+  layer.tcp_flags = data[13];
+  layer.tcp_window = LoadBe16(data.data() + 14);
+  layer.tcp_header_len = static_cast<uint8_t>(header_len);
+  layer.payload = data.subspan(header_len);
+  layer.payload_len = static_cast<uint32_t>(wire - header_len);
+}
+
 inline Step NextByKey(const Context& ctx, std::span<const uint8_t> data, size_t n, uint32_t key) {
   uint32_t wire = ctx.wire_remaining > n ? ctx.wire_remaining - static_cast<uint32_t>(n) : 0;
   return Step::ByKey(key, data.subspan(n), wire);

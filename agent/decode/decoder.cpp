@@ -140,15 +140,7 @@ bool DecodeCommon(std::span<const uint8_t> frame, uint32_t wire_remaining, Decod
     if (data.size() < kTcpMinHeaderLen || wire < kTcpMinHeaderLen) return false;
     const size_t tcp_len = static_cast<size_t>(data[12] >> 4) * 4;
     if (tcp_len < kTcpMinHeaderLen || tcp_len > data.size() || tcp_len > wire) return false;
-    layer.src_port = LoadBe16(data.data());
-    layer.dst_port = LoadBe16(data.data() + 2);
-    layer.tcp_seq = LoadBe32(data.data() + 4);
-    layer.tcp_ack = LoadBe32(data.data() + 8);
-    layer.tcp_flags = data[13];
-    layer.tcp_window = LoadBe16(data.data() + 14);
-    layer.tcp_header_len = static_cast<uint8_t>(tcp_len);
-    layer.payload = data.subspan(tcp_len);
-    layer.payload_len = static_cast<uint32_t>(wire - tcp_len);
+    SetTcpFields(layer, data, tcp_len, wire);
   } else if (next == Protocol::kUdp) {
     if (data.size() < kUdpHeaderLen || wire < kUdpHeaderLen) return false;
     const uint16_t sport = LoadBe16(data.data());

@@ -24,15 +24,7 @@ Step DecodeTcp(Context& ctx, std::span<const uint8_t> data) {
   if (header_len > data.size() || header_len > wire) {
     return Step::Fail(Anomaly::kTruncatedTcpHeader);
   }
-  layer.src_port = LoadBe16(data.data());
-  layer.dst_port = LoadBe16(data.data() + 2);
-  layer.tcp_seq = LoadBe32(data.data() + 4);
-  layer.tcp_ack = LoadBe32(data.data() + 8);
-  layer.tcp_flags = data[13];
-  layer.tcp_window = LoadBe16(data.data() + 14);
-  layer.tcp_header_len = static_cast<uint8_t>(header_len);
-  layer.payload = data.subspan(header_len);
-  layer.payload_len = static_cast<uint32_t>(wire - header_len);
+  SetTcpFields(layer, data, header_len, wire);
   if (ctx.options.verify_checksums && data.size() >= wire) {
     const bool ok = TransportChecksumOk(layer, kProtoTcp, data.first(wire));
     layer.l4_checksum = ok ? ChecksumState::kGood : ChecksumState::kBad;
