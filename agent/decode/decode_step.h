@@ -136,6 +136,26 @@ struct Step {
 };
 
 /// Advances past `n` header bytes (n <= data.size()).
+// A fresh IP layer from a checked IPv4 / IPv6 fixed header (the IPv6 next
+// header after any extension chain): shared by the IP decoders and the
+// decoder's one-pass path for common frames.
+inline void StartIpv4Layer(Layer& layer, std::span<const uint8_t> header) {
+  layer.Clear();
+  layer.ip_version = 4;
+  layer.src = IpAddr::FromV4(header.data() + 12);
+  layer.dst = IpAddr::FromV4(header.data() + 16);
+  layer.proto = header[9];
+  layer.ttl = header[8];
+}
+inline void StartIpv6Layer(Layer& layer, std::span<const uint8_t> header, uint8_t next_header) {
+  layer.Clear();
+  layer.ip_version = 6;
+  layer.src = IpAddr::FromV6(header.data() + 8);
+  layer.dst = IpAddr::FromV6(header.data() + 24);
+  layer.proto = next_header;
+  layer.ttl = header[7];
+}
+
 // The TCP header fields of a header already checked to be `header_len` bytes
 // (at least 20, within both the captured and the wire length): shared by
 // DecodeTcp and the decoder's one-pass path for common frames.

@@ -106,23 +106,13 @@ bool DecodeCommon(std::span<const uint8_t> frame, uint32_t wire_remaining, Decod
     }
     const uint16_t frag = LoadBe16(data.data() + 6);
     if ((frag & 0x2000) != 0 || (frag & 0x1FFF) != 0) return false;  // a fragment
-    layer.Clear();
-    layer.ip_version = 4;
-    layer.src = IpAddr::FromV4(data.data() + 12);
-    layer.dst = IpAddr::FromV4(data.data() + 16);
-    layer.proto = data[9];
-    layer.ttl = data[8];
+    StartIpv4Layer(layer, data);
   } else if (next == Protocol::kIpv6) {
     if (data.size() < kIpv6HeaderLen || (data[0] >> 4) != 6) return false;
     header_len = kIpv6HeaderLen;
     total = kIpv6HeaderLen + LoadBe16(data.data() + 4);
     if (total == kIpv6HeaderLen || wire < total || Ipv6ExtensionHeader(data[6])) return false;
-    layer.Clear();
-    layer.ip_version = 6;
-    layer.src = IpAddr::FromV6(data.data() + 8);
-    layer.dst = IpAddr::FromV6(data.data() + 24);
-    layer.proto = data[6];
-    layer.ttl = data[7];
+    StartIpv6Layer(layer, data, data[6]);
   } else {
     return false;
   }

@@ -66,12 +66,7 @@ Step DecodeIpv4(Context& ctx, std::span<const uint8_t> data) {
   }
 
   Layer& layer = pkt.layers[pkt.layer_count];
-  layer.Clear();
-  layer.ip_version = 4;
-  layer.src = IpAddr::FromV4(data.data() + 12);
-  layer.dst = IpAddr::FromV4(data.data() + 16);
-  layer.proto = data[9];
-  layer.ttl = data[8];
+  StartIpv4Layer(layer, data);
   layer.ip_header_len = static_cast<uint16_t>(ihl);
   layer.ip_total_len = static_cast<uint32_t>(total);
   layer.reassembled = ctx.reassembled;

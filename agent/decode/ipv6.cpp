@@ -99,12 +99,7 @@ Step DecodeIpv6(Context& ctx, std::span<const uint8_t> data) {
   }
 
   Layer& layer = pkt.layers[pkt.layer_count];
-  layer.Clear();
-  layer.ip_version = 6;
-  layer.src = IpAddr::FromV6(data.data() + 8);
-  layer.dst = IpAddr::FromV6(data.data() + 24);
-  layer.proto = nh;
-  layer.ttl = data[7];
+  StartIpv6Layer(layer, data, nh);
   layer.ip_header_len = static_cast<uint16_t>(offset);
   layer.ip_total_len = static_cast<uint32_t>(total);
   layer.reassembled = ctx.reassembled;
